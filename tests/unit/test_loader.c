@@ -1,0 +1,11 @@
+#include "runner.h"
+START_TEST(test_loader_placeholder) { ck_assert_int_eq(1, 1); }
+END_TEST
+Suite *sbx_test_suite(void)
+{
+	Suite *s = suite_create("loader");
+	TCase *tc = tcase_create("placeholder");
+	tcase_add_test(tc, test_loader_placeholder);
+	suite_add_tcase(s, tc);
+	return s;
+}
