@@ -53,7 +53,7 @@ struct sbx_config {
 	char *file; /* name used in messages ("<embedded>" for the default) */
 
 	struct {
-		char *plugin; /* name or path to a .so; default "systrap"... */
+		char *plugin; /* name or path to a .so; default "ptrace" */
 		struct sbx_options options;
 	} platform;
 

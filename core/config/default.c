@@ -1,2 +1,21 @@
-/* placeholder */
+/*
+ * The embedded default sandbox, used when sbxrun is given no --config: the
+ * ptrace platform, busybox echo as the program, modest limits.  It is parsed
+ * by the same loader as any file (tests/unit/test_config.c checks it).
+ */
 #include "config.h"
+
+const char config_default_yaml[] =
+	"# sbx embedded default sandbox (see config/sandbox.yaml for every key)\n"
+	"platform:\n"
+	"  plugin: ptrace\n"
+	"process:\n"
+	"  argv: [/bin/busybox, echo, \"Hello from inside an sbx sandbox\"]\n"
+	"  env: [\"PATH=/usr/local/bin:/usr/bin:/bin\", \"HOME=/\"]\n"
+	"  cwd: /\n"
+	"limits:\n"
+	"  memory: 1G\n"
+	"  pids: 512\n"
+	"  nofile: 1024\n"
+	"log:\n"
+	"  level: warn\n";

@@ -53,7 +53,8 @@ int options_u64(const struct sbx_options *o, const char *key, uint64_t *out,
 
 	if (!s)
 		return -ENOENT;
-	if (*s == '-' || *s == '\0')
+	/* strtoull alone would accept " 5", "+5" and wrap "-5". */
+	if (*s < '0' || *s > '9')
 		return options_error(o, key, err, "not an unsigned integer: '%s'", s);
 	errno = 0;
 	v = strtoull(s, &end, 0);

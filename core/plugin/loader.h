@@ -54,6 +54,8 @@ void plugin_manifest_free(struct plugin_manifest *m);
  * manifests are reported through the log and skipped. */
 int plugin_list(const struct plugin_search_path *sp,
 		struct plugin_manifest **out, size_t *n);
+/* plugin_list_free - free the @n manifests of plugin_list() and the array. */
+void plugin_list_free(struct plugin_manifest *v, size_t n);
 
 struct plugin {
 	void *handle; /* dlopen handle */
@@ -68,13 +70,24 @@ struct plugin {
  * its kind and ABI against @abi_major/@abi_minor (the core's).  Errors:
  * not found (lists the search path), wrong kind, ABI major mismatch or
  * newer minor (both versions), missing entry symbol, dlopen failure
- * (dlerror text); each names the plugin and path.
+ * (dlerror text); each names the plugin and path.  On success *@out
+ * owns the dlopen handle until plugin_unload(); on failure *@out is zeroed
+ * and nothing stays loaded.  Return: 0 or -errno (-ENOENT not found,
+ * -EINVAL wrong kind or bad descriptor, -EPROTONOSUPPORT ABI mismatch,
+ * -ENOEXEC dlopen or dlsym failure).
  */
 int plugin_load(const struct plugin_search_path *sp, const char *name_or_path,
 		int kind, uint32_t abi_major, uint32_t abi_minor,
 		struct plugin *out, struct sbx_error *err);
+/* plugin_unload - dlclose and free; @p may be zeroed (never loaded). */
 void plugin_unload(struct plugin *p);
 
 const char *plugin_kind_name(int kind);
+/* plugin_kind_parse - "platform"|"fs"|"net" to enum sbx_plugin_kind, or
+ * -EINVAL. */
+int plugin_kind_parse(const char *s);
+/* plugin_core_abi - this core's ABI of @kind, from the include/sbx headers (what
+ * to pass to plugin_load()).  Return: 0, or -EINVAL for an unknown kind. */
+int plugin_core_abi(int kind, uint32_t *major, uint32_t *minor);
 
 #endif

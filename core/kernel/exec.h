@@ -1,0 +1,19 @@
+/* Loading a program into a fresh address space: ELF image and stack. */
+#ifndef SBX_KERNEL_EXEC_H
+#define SBX_KERNEL_EXEC_H
+
+#include "../util/error.h"
+#include "kernel.h"
+
+/*
+ * exec_load - load the static ELF executable open at host @fd (ET_EXEC or
+ * static-pie ET_DYN) into @p's empty address space, build the initial
+ * stack from @argv and @envp, and set @regs to start it.  @execfn is the
+ * path the program was run as (AT_EXECFN).
+ * Return: 0, -ENOEXEC (not a loadable ELF: @err says why), -ENOMEM, -E2BIG.
+ */
+int exec_load(struct process *p, int fd, const char *execfn,
+	      char *const argv[], char *const envp[], struct sbx_regs *regs,
+	      struct sbx_error *err);
+
+#endif

@@ -1,0 +1,162 @@
+/*
+ * Open files and fd tables (see fdtable.h).  The table grows on demand up
+ * to its RLIMIT_NOFILE; the lowest free slot is always chosen, as POSIX
+ * requires.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "fdtable.h"
+
+struct file *file_host(int host_fd, int flags)
+{
+	struct file *f = calloc(1, sizeof(*f));
+
+	if (!f)
+		return NULL;
+	f->refs = 1;
+	f->host_fd = host_fd;
+	f->flags = flags;
+	return f;
+}
+
+void file_get(struct file *f)
+{
+	__atomic_add_fetch(&f->refs, 1, __ATOMIC_RELAXED);
+}
+
+void file_put(struct file *f)
+{
+	if (!f || __atomic_sub_fetch(&f->refs, 1, __ATOMIC_ACQ_REL))
+		return;
+	if (f->host_fd >= 0)
+		close(f->host_fd);
+	free(f);
+}
+
+struct fdtable *fdtable_new(int max)
+{
+	struct fdtable *t = calloc(1, sizeof(*t));
+
+	if (!t)
+		return NULL;
+	pthread_mutex_init(&t->lock, NULL);
+	t->max = max;
+	return t;
+}
+
+void fdtable_free(struct fdtable *t)
+{
+	if (!t)
+		return;
+	for (int i = 0; i < t->size; i++)
+		file_put(t->fds[i].file);
+	free(t->fds);
+	pthread_mutex_destroy(&t->lock);
+	free(t);
+}
+
+static int grow(struct fdtable *t, int fd)
+{
+	int size = t->size ? t->size : 64;
+	struct fd_entry *n;
+
+	while (size <= fd)
+		size *= 2;
+	if (size > t->max)
+		size = t->max;
+	n = realloc(t->fds, (size_t)size * sizeof(*n));
+	if (!n)
+		return -ENOMEM;
+	memset(n + t->size, 0, (size_t)(size - t->size) * sizeof(*n));
+	t->fds = n;
+	t->size = size;
+	return 0;
+}
+
+int fd_install(struct fdtable *t, struct file *f, int min, bool cloexec)
+{
+	int fd, r = -EMFILE;
+
+	if (min < 0)
+		return -EINVAL;
+	pthread_mutex_lock(&t->lock);
+	for (fd = min; fd < t->max; fd++) {
+		if (fd >= t->size && grow(t, fd)) {
+			r = -ENOMEM;
+			break;
+		}
+		if (!t->fds[fd].file) {
+			file_get(f);
+			t->fds[fd] = (struct fd_entry){ f, cloexec };
+			r = fd;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&t->lock);
+	return r;
+}
+
+int fd_install_at(struct fdtable *t, int fd, struct file *f, bool cloexec)
+{
+	struct file *old = NULL;
+
+	if (fd < 0 || fd >= t->max)
+		return -EBADF;
+	pthread_mutex_lock(&t->lock);
+	if (fd >= t->size && grow(t, fd)) {
+		pthread_mutex_unlock(&t->lock);
+		return -ENOMEM;
+	}
+	old = t->fds[fd].file;
+	file_get(f);
+	t->fds[fd] = (struct fd_entry){ f, cloexec };
+	pthread_mutex_unlock(&t->lock);
+	file_put(old);
+	return fd;
+}
+
+struct file *fd_get(struct fdtable *t, int fd)
+{
+	struct file *f = NULL;
+
+	pthread_mutex_lock(&t->lock);
+	if (fd >= 0 && fd < t->size && t->fds[fd].file) {
+		f = t->fds[fd].file;
+		file_get(f);
+	}
+	pthread_mutex_unlock(&t->lock);
+	return f;
+}
+
+int fd_close(struct fdtable *t, int fd)
+{
+	struct file *f = NULL;
+
+	pthread_mutex_lock(&t->lock);
+	if (fd >= 0 && fd < t->size) {
+		f = t->fds[fd].file;
+		t->fds[fd].file = NULL;
+	}
+	pthread_mutex_unlock(&t->lock);
+	if (!f)
+		return -EBADF;
+	file_put(f);
+	return 0;
+}
+
+int fd_cloexec(struct fdtable *t, int fd, int set)
+{
+	int r = -EBADF;
+
+	pthread_mutex_lock(&t->lock);
+	if (fd >= 0 && fd < t->size && t->fds[fd].file) {
+		if (set >= 0)
+			t->fds[fd].cloexec = set;
+		r = t->fds[fd].cloexec;
+	}
+	pthread_mutex_unlock(&t->lock);
+	return r;
+}

@@ -1,0 +1,50 @@
+/*
+ * Open files and the per-process fd table.  A struct file is shared by
+ * every fd that dup()s it (one open file description); for now every file
+ * is backed by a host fd the core owns (inherited stdio); the VFS adds
+ * other kinds.
+ */
+#ifndef SBX_KERNEL_FDTABLE_H
+#define SBX_KERNEL_FDTABLE_H
+
+#include <pthread.h>
+#include <stdbool.h>
+
+struct file {
+	int refs;	/* atomic */
+	int host_fd;	/* owned: closed with the last reference */
+	int flags;	/* O_ACCMODE and status flags (O_APPEND, O_NONBLOCK) */
+};
+
+struct fd_entry {
+	struct file *file;
+	bool cloexec;
+};
+
+struct fdtable {
+	pthread_mutex_t lock;
+	struct fd_entry *fds;
+	int size;	/* slots allocated */
+	int max;	/* RLIMIT_NOFILE */
+};
+
+/* file_host - a file owning @host_fd.  Return: NULL on ENOMEM. */
+struct file *file_host(int host_fd, int flags);
+void file_get(struct file *f);
+void file_put(struct file *f);
+
+struct fdtable *fdtable_new(int max);
+void fdtable_free(struct fdtable *t);
+
+/* fd_install - lowest free fd >= @min for @f (takes a reference).
+ * Return: the fd, -EMFILE or -EINVAL (@min out of range). */
+int fd_install(struct fdtable *t, struct file *f, int min, bool cloexec);
+/* fd_install_at - put @f at @fd, closing what was there (dup2). */
+int fd_install_at(struct fdtable *t, int fd, struct file *f, bool cloexec);
+/* fd_get - the file at @fd with a reference, or NULL. */
+struct file *fd_get(struct fdtable *t, int fd);
+int fd_close(struct fdtable *t, int fd);
+/* fd_cloexec - get (@set < 0) or set the close-on-exec flag. */
+int fd_cloexec(struct fdtable *t, int fd, int set);
+
+#endif

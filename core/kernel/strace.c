@@ -1,0 +1,324 @@
+/*
+ * --strace output.  Each syscall's signature in syscalls.def is "R:ARGS":
+ *
+ *   result R:  d decimal, x hex, o octal, n does not return ("= ?")
+ *   args:      d int        l long       u unsigned long  x hex
+ *              p pointer    f fd (AT_FDCWD named)         s string in
+ *              b buffer in, length in the next argument
+ *              B buffer out, length is the result
+ *              v iovec array in, count in the next argument
+ *              o open flags m octal mode P PROT_*  M MAP_*
+ *              S signal     c clock id   t struct timespec in
+ *
+ * Application memory is read through the checked mm copies, so a bad
+ * pointer prints as its address, as strace does.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/uio.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "strace.h"
+
+#define STR_MAX 32 /* bytes of strings and buffers shown, as strace -s 32 */
+
+struct line {
+	char buf[4096];
+	size_t n;
+};
+
+static void put(struct line *l, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void put(struct line *l, const char *fmt, ...)
+{
+	va_list ap;
+	int r;
+
+	if (l->n >= sizeof(l->buf) - 1)
+		return;
+	va_start(ap, fmt);
+	r = vsnprintf(l->buf + l->n, sizeof(l->buf) - l->n, fmt, ap);
+	va_end(ap);
+	if (r > 0)
+		l->n += (size_t)r < sizeof(l->buf) - l->n ? (size_t)r
+							  : sizeof(l->buf) - l->n - 1;
+}
+
+static void put_quoted(struct line *l, const unsigned char *p, size_t n,
+		       bool more)
+{
+	put(l, "\"");
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = p[i];
+
+		if (c == '\n')
+			put(l, "\\n");
+		else if (c == '\t')
+			put(l, "\\t");
+		else if (c == '\r')
+			put(l, "\\r");
+		else if (c == '"' || c == '\\')
+			put(l, "\\%c", c);
+		else if (c >= 0x20 && c < 0x7f)
+			put(l, "%c", c);
+		else
+			put(l, "\\%o", c);
+	}
+	put(l, "\"%s", more ? "..." : "");
+}
+
+static void put_mem(struct line *l, struct task *t, uint64_t addr, size_t len)
+{
+	unsigned char tmp[STR_MAX];
+	size_t n = len < STR_MAX ? len : STR_MAX;
+
+	if (mm_copy_in(&t->proc->mm, tmp, addr, n) < 0) {
+		put(l, "%#llx", (unsigned long long)addr);
+		return;
+	}
+	put_quoted(l, tmp, n, len > n);
+}
+
+static void put_str(struct line *l, struct task *t, uint64_t addr)
+{
+	char tmp[STR_MAX + 1];
+	int r;
+
+	if (!addr) {
+		put(l, "NULL");
+		return;
+	}
+	r = mm_copy_str(&t->proc->mm, tmp, addr, sizeof(tmp));
+	if (r == -EFAULT) {
+		put(l, "%#llx", (unsigned long long)addr);
+		return;
+	}
+	put_quoted(l, (unsigned char *)tmp, r < 0 ? STR_MAX : (size_t)r, r < 0);
+}
+
+struct flag {
+	unsigned long bit;
+	const char *name;
+};
+
+static void put_flags(struct line *l, unsigned long v, const struct flag *f,
+		      const char *zero)
+{
+	bool first = true;
+
+	for (; f->name; f++) {
+		if ((v & f->bit) == f->bit && f->bit) {
+			put(l, "%s%s", first ? "" : "|", f->name);
+			v &= ~f->bit;
+			first = false;
+		}
+	}
+	if (v)
+		put(l, "%s%#lx", first ? "" : "|", v);
+	else if (first)
+		put(l, "%s", zero);
+}
+
+static const struct flag prot_flags[] = {
+	{ PROT_READ, "PROT_READ" }, { PROT_WRITE, "PROT_WRITE" },
+	{ PROT_EXEC, "PROT_EXEC" }, { 0, NULL },
+};
+
+static const struct flag map_flags[] = {
+	{ MAP_SHARED_VALIDATE, "MAP_SHARED_VALIDATE" },
+	{ MAP_SHARED, "MAP_SHARED" }, { MAP_PRIVATE, "MAP_PRIVATE" },
+	{ MAP_FIXED, "MAP_FIXED" }, { MAP_ANONYMOUS, "MAP_ANONYMOUS" },
+	{ MAP_GROWSDOWN, "MAP_GROWSDOWN" }, { MAP_NORESERVE, "MAP_NORESERVE" },
+	{ MAP_STACK, "MAP_STACK" }, { MAP_POPULATE, "MAP_POPULATE" },
+	{ MAP_FIXED_NOREPLACE, "MAP_FIXED_NOREPLACE" }, { 0, NULL },
+};
+
+static const struct flag open_flags[] = {
+	{ O_WRONLY, "O_WRONLY" }, { O_RDWR, "O_RDWR" }, { O_CREAT, "O_CREAT" },
+	{ O_EXCL, "O_EXCL" }, { O_NOCTTY, "O_NOCTTY" }, { O_TRUNC, "O_TRUNC" },
+	{ O_APPEND, "O_APPEND" }, { O_NONBLOCK, "O_NONBLOCK" },
+	{ O_DIRECTORY, "O_DIRECTORY" }, { O_NOFOLLOW, "O_NOFOLLOW" },
+	{ O_CLOEXEC, "O_CLOEXEC" }, { O_PATH, "O_PATH" }, { 0, NULL },
+};
+
+static void put_open_flags(struct line *l, unsigned long v)
+{
+	if ((v & O_ACCMODE) == O_RDONLY) {
+		put(l, "O_RDONLY");
+		if (v)
+			put(l, "|");
+		else
+			return;
+	}
+	put_flags(l, v, open_flags, "");
+}
+
+static void put_arg(struct line *l, struct task *t,
+		    const struct sbx_syscall_args *a, int i, char kind,
+		    long ret, bool done)
+{
+	uint64_t v = a->a[i];
+	uint64_t next = i < 5 ? a->a[i + 1] : 0;
+	const char *s;
+
+	switch (kind) {
+	case 'd':
+	case 'f':
+		if (kind == 'f' && (int)v == AT_FDCWD)
+			put(l, "AT_FDCWD");
+		else
+			put(l, "%d", (int)v);
+		break;
+	case 'l':
+		put(l, "%lld", (long long)v);
+		break;
+	case 'u':
+		put(l, "%llu", (unsigned long long)v);
+		break;
+	case 'p':
+		put(l, v ? "%#llx" : "NULL", (unsigned long long)v);
+		break;
+	case 's':
+		put_str(l, t, v);
+		break;
+	case 'b':
+		put_mem(l, t, v, next);
+		break;
+	case 'B':
+		if (done && ret >= 0)
+			put_mem(l, t, v, (size_t)ret);
+		else
+			put(l, v ? "%#llx" : "NULL", (unsigned long long)v);
+		break;
+	case 'v': {
+		struct iovec iov[8];
+		size_t n = next < 8 ? next : 8;
+
+		if (mm_copy_in(&t->proc->mm, iov, v, n * sizeof(iov[0])) < 0) {
+			put(l, "%#llx", (unsigned long long)v);
+			break;
+		}
+		put(l, "[");
+		for (size_t k = 0; k < n; k++) {
+			put(l, "%s{iov_base=", k ? ", " : "");
+			put_mem(l, t, (uint64_t)iov[k].iov_base, iov[k].iov_len);
+			put(l, ", iov_len=%zu}", iov[k].iov_len);
+		}
+		put(l, "%s]", next > n ? ", ..." : "");
+		break;
+	}
+	case 'o':
+		put_open_flags(l, v);
+		break;
+	case 'm':
+		put(l, "%#llo", (unsigned long long)v);
+		break;
+	case 'P':
+		put_flags(l, v, prot_flags, "PROT_NONE");
+		break;
+	case 'M':
+		put_flags(l, v, map_flags, "0");
+		break;
+	case 'S':
+		s = (int)v > 0 && (int)v < 65 ? sigabbrev_np((int)v) : NULL;
+		if (s)
+			put(l, "SIG%s", s);
+		else
+			put(l, "%d", (int)v);
+		break;
+	case 'c': {
+		static const char *const clocks[] = {
+			"CLOCK_REALTIME", "CLOCK_MONOTONIC",
+			"CLOCK_PROCESS_CPUTIME_ID", "CLOCK_THREAD_CPUTIME_ID",
+			"CLOCK_MONOTONIC_RAW", "CLOCK_REALTIME_COARSE",
+			"CLOCK_MONOTONIC_COARSE", "CLOCK_BOOTTIME",
+		};
+		if (v < sizeof(clocks) / sizeof(clocks[0]))
+			put(l, "%s", clocks[v]);
+		else
+			put(l, "%d", (int)v);
+		break;
+	}
+	case 't': {
+		struct k_timespec ts;
+
+		if (v && mm_copy_in(&t->proc->mm, &ts, v, sizeof(ts)) == 0)
+			put(l, "{tv_sec=%lld, tv_nsec=%lld}",
+			    (long long)ts.tv_sec, (long long)ts.tv_nsec);
+		else
+			put(l, v ? "%#llx" : "NULL", (unsigned long long)v);
+		break;
+	}
+	default:
+		put(l, "%#llx", (unsigned long long)v);
+	}
+}
+
+static void put_call(struct line *l, struct task *t,
+		     const struct sbx_syscall_args *a, const char *name,
+		     const char *sig, long ret, bool done)
+{
+	const char *args = strchr(sig, ':');
+
+	if (t->proc->k->init != t->proc)
+		put(l, "[pid %d] ", t->tid);
+	if (name)
+		put(l, "%s(", name);
+	else
+		put(l, "syscall_%llu(", (unsigned long long)a->nr);
+	args = args ? args + 1 : "";
+	for (int i = 0; args[i] && i < 6; i++) {
+		if (i)
+			put(l, ", ");
+		put_arg(l, t, a, i, args[i], ret, done);
+	}
+	put(l, ")");
+}
+
+static void emit(struct task *t, struct line *l)
+{
+	put(l, "\n");
+	(void)!write(t->proc->k->strace_fd, l->buf, l->n);
+}
+
+void strace_enter(struct task *t, const struct sbx_syscall_args *a,
+		  const char *name, const char *sig)
+{
+	struct line l = { .n = 0 };
+
+	if (sig[0] != 'n')
+		return;
+	put_call(&l, t, a, name, sig, 0, false);
+	put(&l, " = ?");
+	emit(t, &l);
+}
+
+void strace_exit(struct task *t, const struct sbx_syscall_args *a,
+		 const char *name, const char *sig, long ret)
+{
+	struct line l = { .n = 0 };
+
+	if (sig[0] == 'n')
+		return;
+	put_call(&l, t, a, name, sig, ret, true);
+	if (ret < 0 && ret >= -4095) {
+		const char *en = strerrorname_np((int)-ret);
+
+		put(&l, " = -1 %s (%s)", en ? en : "E?", strerror((int)-ret));
+	} else if (sig[0] == 'x') {
+		put(&l, " = %#lx", (unsigned long)ret);
+	} else if (sig[0] == 'o') {
+		put(&l, " = %#lo", (unsigned long)ret);
+	} else {
+		put(&l, " = %ld", ret);
+	}
+	emit(t, &l);
+}

@@ -1,0 +1,170 @@
+/*
+ * Memory syscalls: argument checks in Linux's order, then the memory
+ * manager (core/mm/mm.c) does the work.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <sys/mman.h>
+
+#include "kernel.h"
+
+#ifndef PROT_SEM
+#define PROT_SEM 0x8
+#endif
+#define PROT_VALID (PROT_READ | PROT_WRITE | PROT_EXEC | PROT_SEM)
+#define MAP_TYPE_MASK 0x0f
+#define MAP_KNOWN                                                          \
+	(MAP_TYPE_MASK | MAP_FIXED | MAP_ANONYMOUS | MAP_GROWSDOWN |      \
+	 MAP_DENYWRITE | MAP_EXECUTABLE | MAP_LOCKED | MAP_NORESERVE |     \
+	 MAP_POPULATE | MAP_NONBLOCK | MAP_STACK | MAP_HUGETLB | MAP_SYNC | \
+	 MAP_FIXED_NOREPLACE | (0x3fu << 26) /* huge page size bits */)
+
+long sys_mmap(struct task *t, const struct sbx_syscall_args *a)
+{
+	struct mm *mm = &t->proc->mm;
+	uint64_t addr = a->a[0], len = a->a[1], off = a->a[5];
+	int prot = (int)a->a[2], flags = (int)a->a[3];
+	unsigned vflags = 0;
+	int type = flags & MAP_TYPE_MASK;
+	int r;
+
+	if (off & (PAGE_SIZE - 1))
+		return -EINVAL;
+	if (type == MAP_SHARED_VALIDATE) {
+		if (flags & ~MAP_KNOWN)
+			return -EOPNOTSUPP;
+	} else if (type != MAP_SHARED && type != MAP_PRIVATE) {
+		return -EINVAL;
+	}
+	if (len == 0)
+		return -EINVAL;
+	if (prot & ~PROT_VALID)
+		return -EINVAL;
+	if (!(flags & MAP_ANONYMOUS)) {
+		/* file mappings come with the VFS; no fd can be mapped yet */
+		return (int)a->a[4] < 0 ? -EBADF : -ENODEV;
+	}
+	if (flags & MAP_HUGETLB)
+		return -ENOMEM; /* as a kernel without huge pages reserved */
+	len = PAGE_UP(len);
+	if (len == 0 || len > mm->user_max)
+		return -ENOMEM;
+	if (flags & (MAP_FIXED | MAP_FIXED_NOREPLACE)) {
+		if (addr & (PAGE_SIZE - 1))
+			return -EINVAL;
+		if (addr + len > mm->user_max || addr + len < addr)
+			return -ENOMEM;
+		if (addr < mm->user_min)
+			return -EPERM; /* below mmap_min_addr */
+		if (!(flags & MAP_FIXED) && !mm_range_free(mm, addr, len))
+			return -EEXIST;
+	} else {
+		r = mm_get_unmapped(mm, addr, len, &addr);
+		if (r)
+			return r;
+	}
+	if (type != MAP_PRIVATE)
+		vflags |= VMA_SHARED;
+	if (flags & MAP_GROWSDOWN)
+		vflags |= VMA_GROWSDOWN;
+	r = mm_map_anon(mm, addr, len, prot & ~PROT_SEM, vflags);
+	return r ? r : (long)addr;
+}
+
+long sys_munmap(struct task *t, const struct sbx_syscall_args *a)
+{
+	struct mm *mm = &t->proc->mm;
+	uint64_t addr = a->a[0], len = PAGE_UP(a->a[1]);
+
+	if ((addr & (PAGE_SIZE - 1)) || a->a[1] == 0 || len == 0)
+		return -EINVAL;
+	if (addr > K_TASK_SIZE || len > K_TASK_SIZE - addr)
+		return -EINVAL;
+	/* nothing of the application lies above user_max */
+	if (addr >= mm->user_max)
+		return 0;
+	if (addr + len > mm->user_max)
+		len = mm->user_max - addr;
+	return mm_unmap(mm, addr, len);
+}
+
+long sys_mprotect(struct task *t, const struct sbx_syscall_args *a)
+{
+	uint64_t addr = a->a[0], len = PAGE_UP(a->a[1]);
+	int prot = (int)a->a[2];
+
+	if (addr & (PAGE_SIZE - 1))
+		return -EINVAL;
+	if (prot & ~(PROT_VALID | PROT_GROWSDOWN | PROT_GROWSUP))
+		return -EINVAL;
+	if (a->a[1] == 0)
+		return 0;
+	if (len == 0 || addr + len < addr)
+		return -ENOMEM;
+	return mm_protect(&t->proc->mm, addr, len,
+			  prot & (PROT_READ | PROT_WRITE | PROT_EXEC));
+}
+
+long sys_brk(struct task *t, const struct sbx_syscall_args *a)
+{
+	return (long)mm_brk(&t->proc->mm, a->a[0]);
+}
+
+long sys_mremap(struct task *t, const struct sbx_syscall_args *a)
+{
+	uint64_t old = a->a[0], old_len = PAGE_UP(a->a[1]);
+	uint64_t new_len = PAGE_UP(a->a[2]), new_addr = a->a[4];
+	int flags = (int)a->a[3];
+
+	if (flags & ~(MREMAP_MAYMOVE | MREMAP_FIXED | MREMAP_DONTUNMAP))
+		return -EINVAL;
+	if ((flags & MREMAP_FIXED) && !(flags & MREMAP_MAYMOVE))
+		return -EINVAL;
+	if (flags & MREMAP_DONTUNMAP)
+		return -EINVAL; /* not supported yet */
+	if (old & (PAGE_SIZE - 1))
+		return -EINVAL;
+	if ((flags & MREMAP_FIXED) && (new_addr & (PAGE_SIZE - 1)))
+		return -EINVAL;
+	if (new_len == 0)
+		return -EINVAL;
+	if (old_len == 0)
+		return -EINVAL; /* duplicating shared mappings: not supported */
+	return mm_remap(&t->proc->mm, old, old_len, new_len, flags, new_addr);
+}
+
+long sys_madvise(struct task *t, const struct sbx_syscall_args *a)
+{
+	struct mm *mm = &t->proc->mm;
+	uint64_t addr = a->a[0], len = PAGE_UP(a->a[1]);
+	int advice = (int)a->a[2];
+
+	if (addr & (PAGE_SIZE - 1))
+		return -EINVAL;
+	switch (advice) {
+	case MADV_NORMAL: case MADV_RANDOM: case MADV_SEQUENTIAL:
+	case MADV_WILLNEED: case MADV_DONTNEED: case MADV_FREE:
+	case MADV_DONTFORK: case MADV_DOFORK: case MADV_MERGEABLE:
+	case MADV_UNMERGEABLE: case MADV_HUGEPAGE: case MADV_NOHUGEPAGE:
+	case MADV_DONTDUMP: case MADV_DODUMP: case MADV_WIPEONFORK:
+	case MADV_KEEPONFORK: case MADV_COLD: case MADV_PAGEOUT:
+		break;
+	default:
+		return -EINVAL;
+	}
+	if (len == 0)
+		return 0;
+	if (addr + len < addr)
+		return -EINVAL;
+	if (advice == MADV_DONTNEED || advice == MADV_FREE) {
+		pthread_mutex_lock(&mm->lock);
+		struct vma *v = mm_find_vma(mm, addr);
+		int mapped = v != NULL;
+		pthread_mutex_unlock(&mm->lock);
+
+		if (!mapped)
+			return -ENOMEM;
+		return mm_zero(mm, addr, len);
+	}
+	return 0;
+}

@@ -1,0 +1,293 @@
+/*
+ * Process identity and environment syscalls: exit, ids, uname, arch_prctl,
+ * thread bookkeeping (set_tid_address, robust lists), resource limits,
+ * affinity and randomness.  Thread creation and signals come with the
+ * process model; here every process has one thread.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/resource.h>
+#include <sys/sysinfo.h>
+
+#include "fdtable.h"
+#include "kernel.h"
+
+#define ARCH_SET_GS 0x1001
+#define ARCH_SET_FS 0x1002
+#define ARCH_GET_FS 0x1003
+#define ARCH_GET_GS 0x1004
+#define ARCH_GET_CPUID 0x1011
+#define ARCH_SET_CPUID 0x1012
+#define N_RLIMITS 16
+
+long sys_exit(struct task *t, const struct sbx_syscall_args *a)
+{
+	/* one thread per process for now: exit ends the group */
+	process_exit(t->proc, ((int)a->a[0] & 0xff) << 8);
+	return 0;
+}
+
+long sys_exit_group(struct task *t, const struct sbx_syscall_args *a)
+{
+	process_exit(t->proc, ((int)a->a[0] & 0xff) << 8);
+	return 0;
+}
+
+long sys_getpid(struct task *t, const struct sbx_syscall_args *a)
+{
+	return t->proc->pid;
+}
+
+long sys_getppid(struct task *t, const struct sbx_syscall_args *a)
+{
+	return t->proc->ppid;
+}
+
+long sys_gettid(struct task *t, const struct sbx_syscall_args *a)
+{
+	return t->tid;
+}
+
+long sys_getuid(struct task *t, const struct sbx_syscall_args *a)
+{
+	return t->proc->uid;
+}
+
+long sys_geteuid(struct task *t, const struct sbx_syscall_args *a)
+{
+	return t->proc->uid;
+}
+
+long sys_getgid(struct task *t, const struct sbx_syscall_args *a)
+{
+	return t->proc->gid;
+}
+
+long sys_getegid(struct task *t, const struct sbx_syscall_args *a)
+{
+	return t->proc->gid;
+}
+
+static long ids_out(struct task *t, const struct sbx_syscall_args *a,
+		    uint32_t id)
+{
+	for (int i = 0; i < 3; i++)
+		if (mm_copy_out(&t->proc->mm, a->a[i], &id, sizeof(id)))
+			return -EFAULT;
+	return 0;
+}
+
+long sys_getresuid(struct task *t, const struct sbx_syscall_args *a)
+{
+	return ids_out(t, a, t->proc->uid);
+}
+
+long sys_getresgid(struct task *t, const struct sbx_syscall_args *a)
+{
+	return ids_out(t, a, t->proc->gid);
+}
+
+long sys_getpgrp(struct task *t, const struct sbx_syscall_args *a)
+{
+	return t->proc->pgid;
+}
+
+static long own_pid_or(struct task *t, uint64_t pid, long val)
+{
+	if ((int)pid != 0 && (int)pid != t->proc->pid)
+		return (int)pid < 0 ? -EINVAL : -ESRCH;
+	return val;
+}
+
+long sys_getpgid(struct task *t, const struct sbx_syscall_args *a)
+{
+	return own_pid_or(t, a->a[0], t->proc->pgid);
+}
+
+long sys_getsid(struct task *t, const struct sbx_syscall_args *a)
+{
+	return own_pid_or(t, a->a[0], t->proc->sid);
+}
+
+long sys_uname(struct task *t, const struct sbx_syscall_args *a)
+{
+	struct k_utsname u;
+
+	memset(&u, 0, sizeof(u));
+	strcpy(u.sysname, "Linux");
+	strcpy(u.nodename, "sbx");
+	strcpy(u.release, SBX_UTS_RELEASE);
+	strcpy(u.version, SBX_UTS_VERSION);
+	strcpy(u.machine, "x86_64");
+	strcpy(u.domainname, "(none)");
+	return mm_copy_out(&t->proc->mm, a->a[0], &u, sizeof(u));
+}
+
+long sys_arch_prctl(struct task *t, const struct sbx_syscall_args *a)
+{
+	uint64_t v;
+
+	switch (a->a[0]) {
+	case ARCH_SET_FS:
+	case ARCH_SET_GS:
+		if (a->a[1] >= K_TASK_SIZE)
+			return -EPERM;
+		if (a->a[0] == ARCH_SET_FS)
+			t->regs.fs_base = a->a[1];
+		else
+			t->regs.gs_base = a->a[1];
+		return 0;
+	case ARCH_GET_FS:
+	case ARCH_GET_GS:
+		v = a->a[0] == ARCH_GET_FS ? t->regs.fs_base : t->regs.gs_base;
+		return mm_copy_out(&t->proc->mm, a->a[1], &v, sizeof(v));
+	case ARCH_GET_CPUID:
+		return 1; /* cpuid is not faulting */
+	case ARCH_SET_CPUID:
+		return -ENODEV; /* as a host without CPUID faulting */
+	default:
+		return -EINVAL;
+	}
+}
+
+long sys_set_tid_address(struct task *t, const struct sbx_syscall_args *a)
+{
+	t->clear_child_tid = a->a[0];
+	return t->tid;
+}
+
+long sys_set_robust_list(struct task *t, const struct sbx_syscall_args *a)
+{
+	if (a->a[1] != 24) /* sizeof(struct robust_list_head) */
+		return -EINVAL;
+	t->robust_list = a->a[0];
+	t->robust_len = a->a[1];
+	return 0;
+}
+
+long sys_rseq(struct task *t, const struct sbx_syscall_args *a)
+{
+	return -ENOSYS; /* glibc then does without restartable sequences */
+}
+
+/* ---- resource limits ---- */
+
+static long rlimit_set(struct task *t, unsigned res, const struct k_rlimit *n)
+{
+	struct process *p = t->proc;
+
+	if (n->cur > n->max)
+		return -EINVAL;
+	if (res == RLIMIT_NOFILE) {
+		if (n->max > (1u << 20))
+			return -EPERM; /* above fs.nr_open */
+		p->files->max = (int)n->cur; /* fds above stay open, as Linux */
+	}
+	if (res == RLIMIT_STACK)
+		p->mm.stack_max = n->cur;
+	p->rlim[res] = *n;
+	return 0;
+}
+
+long sys_prlimit64(struct task *t, const struct sbx_syscall_args *a)
+{
+	unsigned res = (unsigned)a->a[1];
+	struct k_rlimit old, n;
+	long r;
+
+	if ((int)a->a[0] != 0 && (int)a->a[0] != t->proc->pid)
+		return (int)a->a[0] < 0 ? -EINVAL : -ESRCH;
+	if (res >= N_RLIMITS)
+		return -EINVAL;
+	old = t->proc->rlim[res];
+	if (a->a[2]) {
+		if (mm_copy_in(&t->proc->mm, &n, a->a[2], sizeof(n)))
+			return -EFAULT;
+		r = rlimit_set(t, res, &n);
+		if (r)
+			return r;
+	}
+	if (a->a[3] && mm_copy_out(&t->proc->mm, a->a[3], &old, sizeof(old)))
+		return -EFAULT;
+	return 0;
+}
+
+long sys_getrlimit(struct task *t, const struct sbx_syscall_args *a)
+{
+	if (a->a[0] >= N_RLIMITS)
+		return -EINVAL;
+	return mm_copy_out(&t->proc->mm, a->a[1], &t->proc->rlim[a->a[0]],
+			   sizeof(struct k_rlimit));
+}
+
+long sys_setrlimit(struct task *t, const struct sbx_syscall_args *a)
+{
+	struct k_rlimit n;
+
+	if (a->a[0] >= N_RLIMITS)
+		return -EINVAL;
+	if (mm_copy_in(&t->proc->mm, &n, a->a[1], sizeof(n)))
+		return -EFAULT;
+	return rlimit_set(t, (unsigned)a->a[0], &n);
+}
+
+/* ---- scheduling, randomness, system info ---- */
+
+long sys_sched_getaffinity(struct task *t, const struct sbx_syscall_args *a)
+{
+	cpu_set_t set;
+	size_t n = (size_t)(get_nprocs_conf() + 63) / 64 * 8;
+
+	if ((int)a->a[0] != 0 && (int)a->a[0] != t->tid)
+		return (int)a->a[0] < 0 ? -EINVAL : -ESRCH;
+	if (a->a[1] < n || (a->a[1] & (sizeof(long) - 1)))
+		return -EINVAL;
+	if (sched_getaffinity(0, sizeof(set), &set) < 0)
+		return -errno;
+	if (n > sizeof(set))
+		n = sizeof(set);
+	return mm_copy_out(&t->proc->mm, a->a[2], &set, n) ?: (long)n;
+}
+
+long sys_sched_yield(struct task *t, const struct sbx_syscall_args *a)
+{
+	sched_yield();
+	return 0;
+}
+
+long sys_getrandom(struct task *t, const struct sbx_syscall_args *a)
+{
+	size_t len = a->a[1] > (1u << 20) ? (1u << 20) : a->a[1];
+	unsigned flags = (unsigned)a->a[2];
+	ssize_t n;
+	void *b;
+
+	if (flags & ~(unsigned)(GRND_NONBLOCK | GRND_RANDOM | GRND_INSECURE))
+		return -EINVAL;
+	if ((flags & GRND_INSECURE) && (flags & GRND_RANDOM))
+		return -EINVAL;
+	b = malloc(len ? len : 1);
+	if (!b)
+		return -ENOMEM;
+	n = getrandom(b, len, flags & ~GRND_RANDOM);
+	if (n < 0)
+		n = -errno;
+	else if (mm_copy_out(&t->proc->mm, a->a[0], b, (size_t)n))
+		n = -EFAULT;
+	free(b);
+	return n;
+}
+
+long sys_sysinfo(struct task *t, const struct sbx_syscall_args *a)
+{
+	struct sysinfo si;
+
+	if (sysinfo(&si) < 0)
+		return -errno;
+	si.procs = 1;
+	return mm_copy_out(&t->proc->mm, a->a[0], &si, sizeof(si));
+}

@@ -1,0 +1,119 @@
+/*
+ * Time syscalls, answered from the host clocks.  Sleeps block the task's
+ * host thread; interruption by signals comes with the process model.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <time.h>
+
+#include "kernel.h"
+
+#define NSEC_PER_SEC 1000000000LL
+
+/* clock_ok - the clocks a sandbox may name (no per-process/fd clocks). */
+static bool clock_ok(uint64_t clk)
+{
+	switch ((int)clk) {
+	case CLOCK_REALTIME: case CLOCK_MONOTONIC:
+	case CLOCK_PROCESS_CPUTIME_ID: case CLOCK_THREAD_CPUTIME_ID:
+	case CLOCK_MONOTONIC_RAW: case CLOCK_REALTIME_COARSE:
+	case CLOCK_MONOTONIC_COARSE: case CLOCK_BOOTTIME: case CLOCK_TAI:
+		return true;
+	default:
+		return false;
+	}
+}
+
+long sys_clock_gettime(struct task *t, const struct sbx_syscall_args *a)
+{
+	struct timespec ts;
+	struct k_timespec k;
+
+	if (!clock_ok(a->a[0]))
+		return -EINVAL;
+	if (clock_gettime((clockid_t)a->a[0], &ts) < 0)
+		return -errno;
+	k = (struct k_timespec){ ts.tv_sec, ts.tv_nsec };
+	return mm_copy_out(&t->proc->mm, a->a[1], &k, sizeof(k));
+}
+
+long sys_clock_getres(struct task *t, const struct sbx_syscall_args *a)
+{
+	struct timespec ts;
+	struct k_timespec k;
+
+	if (!clock_ok(a->a[0]))
+		return -EINVAL;
+	if (clock_getres((clockid_t)a->a[0], &ts) < 0)
+		return -errno;
+	k = (struct k_timespec){ ts.tv_sec, ts.tv_nsec };
+	return a->a[1] ? mm_copy_out(&t->proc->mm, a->a[1], &k, sizeof(k)) : 0;
+}
+
+long sys_gettimeofday(struct task *t, const struct sbx_syscall_args *a)
+{
+	struct timespec ts;
+	struct k_timeval tv;
+	int32_t tz[2] = { 0, 0 };
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	tv = (struct k_timeval){ ts.tv_sec, ts.tv_nsec / 1000 };
+	if (a->a[0] && mm_copy_out(&t->proc->mm, a->a[0], &tv, sizeof(tv)))
+		return -EFAULT;
+	if (a->a[1] && mm_copy_out(&t->proc->mm, a->a[1], tz, sizeof(tz)))
+		return -EFAULT;
+	return 0;
+}
+
+long sys_time(struct task *t, const struct sbx_syscall_args *a)
+{
+	int64_t now = (int64_t)time(NULL);
+
+	if (a->a[0] && mm_copy_out(&t->proc->mm, a->a[0], &now, sizeof(now)))
+		return -EFAULT;
+	return now;
+}
+
+static long get_timespec(struct task *t, uint64_t uaddr, struct timespec *ts)
+{
+	struct k_timespec k;
+
+	if (mm_copy_in(&t->proc->mm, &k, uaddr, sizeof(k)))
+		return -EFAULT;
+	if (k.tv_sec < 0 || k.tv_nsec < 0 || k.tv_nsec >= NSEC_PER_SEC)
+		return -EINVAL;
+	ts->tv_sec = k.tv_sec;
+	ts->tv_nsec = k.tv_nsec;
+	return 0;
+}
+
+long sys_nanosleep(struct task *t, const struct sbx_syscall_args *a)
+{
+	struct timespec ts;
+	long r = get_timespec(t, a->a[0], &ts);
+
+	if (r)
+		return r;
+	while (clock_nanosleep(CLOCK_MONOTONIC, 0, &ts, &ts) == EINTR)
+		;
+	return 0;
+}
+
+long sys_clock_nanosleep(struct task *t, const struct sbx_syscall_args *a)
+{
+	clockid_t clk = (clockid_t)a->a[0];
+	struct timespec ts;
+	long r;
+
+	if (clk != CLOCK_REALTIME && clk != CLOCK_MONOTONIC &&
+	    clk != CLOCK_BOOTTIME && clk != CLOCK_TAI)
+		return clk == CLOCK_THREAD_CPUTIME_ID ? -EINVAL : -EOPNOTSUPP;
+	if (a->a[1] & ~(uint64_t)TIMER_ABSTIME)
+		return -EINVAL;
+	r = get_timespec(t, a->a[2], &ts);
+	if (r)
+		return r;
+	while ((r = clock_nanosleep(clk, (int)a->a[1], &ts, &ts)) == EINTR)
+		;
+	return -r;
+}

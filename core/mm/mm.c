@@ -1,0 +1,661 @@
+/*
+ * The memory manager (see mm.h).
+ *
+ * Divided into: the VMA array (find, split, insert, remove, merge), memory
+ * accounting, the operations behind mmap/munmap/mprotect/mremap/brk and
+ * MADV_DONTNEED, fault handling (stack growth, si_code), and checked
+ * copies between core and application memory through the memory file.
+ *
+ * Every anonymous VMA owns the memory-file range [off, off + len); a split
+ * hands each half its part, and an unmapped part is freed.  Adjacent VMAs
+ * merge only when their file offsets are contiguous, so the platform's
+ * mappings never need to change on a merge.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include <sbx/platform.h>
+
+#include "memfile.h"
+#include "mm.h"
+
+#define STACK_GUARD_GAP (256 * PAGE_SIZE) /* as Linux's stack_guard_gap */
+
+/* ---- VMA array ---- */
+
+/* first_above - index of the first VMA whose end is above @addr. */
+static size_t first_above(struct mm *mm, uint64_t addr)
+{
+	size_t lo = 0, hi = mm->n;
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+
+		if (mm->v[mid].end <= addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+struct vma *mm_find_vma(struct mm *mm, uint64_t addr)
+{
+	size_t i = first_above(mm, addr);
+
+	if (i < mm->n && mm->v[i].start <= addr)
+		return &mm->v[i];
+	return NULL;
+}
+
+static int reserve(struct mm *mm, size_t extra)
+{
+	struct vma *n;
+	size_t cap;
+
+	if (mm->n + extra <= mm->cap)
+		return 0;
+	cap = mm->cap ? mm->cap * 2 : 32;
+	while (cap < mm->n + extra)
+		cap *= 2;
+	n = realloc(mm->v, cap * sizeof(*n));
+	if (!n)
+		return -ENOMEM;
+	mm->v = n;
+	mm->cap = cap;
+	return 0;
+}
+
+/* split_at - make @addr a VMA boundary if it falls inside one. */
+static int split_at(struct mm *mm, uint64_t addr)
+{
+	size_t i = first_above(mm, addr);
+	struct vma *a;
+
+	if (i == mm->n || mm->v[i].start >= addr)
+		return 0;
+	if (reserve(mm, 1))
+		return -ENOMEM;
+	a = &mm->v[i];
+	memmove(a + 1, a, (mm->n - i) * sizeof(*a));
+	mm->n++;
+	a[0].end = addr;
+	a[1].start = addr;
+	a[1].off = a[0].off + (addr - a[0].start);
+	return 0;
+}
+
+static int mergeable(const struct vma *a, const struct vma *b)
+{
+	return a->end == b->start && a->prot == b->prot &&
+	       a->flags == b->flags && a->off + (a->end - a->start) == b->off;
+}
+
+/* merge_around - merge the VMAs touching [lo, hi) where possible. */
+static void merge_around(struct mm *mm, uint64_t lo, uint64_t hi)
+{
+	size_t i = first_above(mm, lo ? lo - 1 : 0);
+
+	while (i + 1 < mm->n && mm->v[i].start <= hi) {
+		if (mergeable(&mm->v[i], &mm->v[i + 1])) {
+			mm->v[i].end = mm->v[i + 1].end;
+			memmove(&mm->v[i + 1], &mm->v[i + 2],
+				(mm->n - i - 2) * sizeof(mm->v[0]));
+			mm->n--;
+		} else {
+			i++;
+		}
+	}
+}
+
+static uint64_t accounted(const struct vma *v)
+{
+	return v->prot != PROT_NONE ? v->end - v->start : 0;
+}
+
+/* remove_range - drop VMAs in [addr, addr+len) and free their memory. */
+static int remove_range(struct mm *mm, uint64_t addr, uint64_t len)
+{
+	uint64_t end = addr + len;
+	size_t i, j;
+
+	if (split_at(mm, addr) || split_at(mm, end))
+		return -ENOMEM;
+	i = first_above(mm, addr);
+	for (j = i; j < mm->n && mm->v[j].start < end; j++) {
+		mm->committed -= accounted(&mm->v[j]);
+		memfile_free(mm->v[j].off, mm->v[j].end - mm->v[j].start);
+	}
+	memmove(&mm->v[i], &mm->v[j], (mm->n - j) * sizeof(mm->v[0]));
+	mm->n -= j - i;
+	return 0;
+}
+
+/* ---- setup ---- */
+
+int mm_init(struct mm *mm, uint64_t user_min, uint64_t user_max,
+	    uint64_t limit, const struct mm_backend *be)
+{
+	memset(mm, 0, sizeof(*mm));
+	pthread_mutex_init(&mm->lock, NULL);
+	mm->user_min = user_min;
+	mm->user_max = user_max;
+	mm->mmap_base = user_max;
+	mm->stack_max = 8ULL << 20;
+	mm->limit = limit;
+	mm->be = *be;
+	return 0;
+}
+
+void mm_destroy(struct mm *mm)
+{
+	for (size_t i = 0; i < mm->n; i++)
+		memfile_free(mm->v[i].off, mm->v[i].end - mm->v[i].start);
+	free(mm->v);
+	mm->v = NULL;
+	mm->n = mm->cap = 0;
+	pthread_mutex_destroy(&mm->lock);
+}
+
+/* ---- placement ---- */
+
+static int range_free(struct mm *mm, uint64_t addr, uint64_t len)
+{
+	size_t i = first_above(mm, addr);
+
+	return i == mm->n || mm->v[i].start >= addr + len;
+}
+
+int mm_range_free(struct mm *mm, uint64_t addr, uint64_t len)
+{
+	int r;
+
+	pthread_mutex_lock(&mm->lock);
+	r = range_free(mm, addr, len);
+	pthread_mutex_unlock(&mm->lock);
+	return r;
+}
+
+/* top_down - highest free [x, x+len) with x+len <= below. */
+static int top_down(struct mm *mm, uint64_t below, uint64_t len, uint64_t *out)
+{
+	uint64_t hi = below;
+	size_t i = first_above(mm, below);
+
+	/* walk gaps downwards: between v[i-1].end and hi */
+	for (;;) {
+		uint64_t lo = i > 0 ? mm->v[i - 1].end : mm->user_min;
+
+		if (i > 0 && mm->v[i - 1].start >= hi) {
+			i--;
+			continue;
+		}
+		if (lo < mm->user_min)
+			lo = mm->user_min;
+		if (hi >= lo + len) {
+			*out = hi - len;
+			return 0;
+		}
+		if (i == 0)
+			return -ENOMEM;
+		hi = mm->v[i - 1].start;
+		i--;
+	}
+}
+
+static int get_unmapped(struct mm *mm, uint64_t hint, uint64_t len,
+			uint64_t *out)
+{
+	if (len > mm->user_max - mm->user_min)
+		return -ENOMEM;
+	hint = PAGE_DOWN(hint);
+	if (hint && hint >= mm->user_min && hint <= mm->user_max - len &&
+	    range_free(mm, hint, len)) {
+		*out = hint;
+		return 0;
+	}
+	if (top_down(mm, mm->mmap_base, len, out) == 0)
+		return 0;
+	return top_down(mm, mm->user_max, len, out);
+}
+
+int mm_get_unmapped(struct mm *mm, uint64_t hint, uint64_t len, uint64_t *out)
+{
+	int r;
+
+	pthread_mutex_lock(&mm->lock);
+	r = get_unmapped(mm, hint, len, out);
+	pthread_mutex_unlock(&mm->lock);
+	return r;
+}
+
+/* ---- map, unmap, protect ---- */
+
+static int map_anon(struct mm *mm, uint64_t addr, uint64_t len, int prot,
+		    unsigned vflags)
+{
+	struct vma v = { addr, addr + len, prot, vflags, 0 };
+	uint64_t charge = accounted(&v);
+	size_t i;
+	int r;
+
+	if (mm->limit && mm->committed + charge > mm->limit) {
+		/* what would be released by replacing the old range counts */
+		uint64_t old = 0;
+
+		for (i = first_above(mm, addr);
+		     i < mm->n && mm->v[i].start < addr + len; i++) {
+			uint64_t s = mm->v[i].start > addr ? mm->v[i].start : addr;
+			uint64_t e = mm->v[i].end < addr + len ? mm->v[i].end
+								: addr + len;
+			if (mm->v[i].prot != PROT_NONE)
+				old += e - s;
+		}
+		if (mm->committed - old + charge > mm->limit)
+			return -ENOMEM;
+	}
+	if (reserve(mm, 3))
+		return -ENOMEM;
+	r = memfile_alloc(len, &v.off);
+	if (r)
+		return r;
+	r = remove_range(mm, addr, len);
+	if (r)
+		goto out_free;
+	r = mm->be.map(mm->be.as, addr, len, prot, memfile_fd(), v.off,
+		       SBX_MAP_SHARED);
+	if (r) {
+		/* the old range is gone from the VMAs: make the platform agree */
+		mm->be.unmap(mm->be.as, addr, len);
+		goto out_free;
+	}
+	i = first_above(mm, addr);
+	memmove(&mm->v[i + 1], &mm->v[i], (mm->n - i) * sizeof(v));
+	mm->v[i] = v;
+	mm->n++;
+	mm->committed += charge;
+	merge_around(mm, addr, addr + len);
+	return 0;
+
+out_free:
+	memfile_free(v.off, len);
+	return r;
+}
+
+int mm_map_anon(struct mm *mm, uint64_t addr, uint64_t len, int prot,
+		unsigned vflags)
+{
+	int r;
+
+	pthread_mutex_lock(&mm->lock);
+	r = map_anon(mm, addr, len, prot, vflags);
+	pthread_mutex_unlock(&mm->lock);
+	return r;
+}
+
+static int unmap(struct mm *mm, uint64_t addr, uint64_t len)
+{
+	int r = remove_range(mm, addr, len);
+
+	if (r)
+		return r;
+	return mm->be.unmap(mm->be.as, addr, len);
+}
+
+int mm_unmap(struct mm *mm, uint64_t addr, uint64_t len)
+{
+	int r;
+
+	pthread_mutex_lock(&mm->lock);
+	r = unmap(mm, addr, len);
+	pthread_mutex_unlock(&mm->lock);
+	return r;
+}
+
+/* covered - 1 if [addr, addr+len) is mapped with no holes. */
+static int covered(struct mm *mm, uint64_t addr, uint64_t len)
+{
+	uint64_t at = addr;
+
+	for (size_t i = first_above(mm, addr); i < mm->n && at < addr + len; i++) {
+		if (mm->v[i].start > at)
+			return 0;
+		at = mm->v[i].end;
+	}
+	return at >= addr + len;
+}
+
+int mm_protect(struct mm *mm, uint64_t addr, uint64_t len, int prot)
+{
+	uint64_t end = addr + len, grow = 0, shrink = 0;
+	size_t i;
+	int r = -ENOMEM;
+
+	pthread_mutex_lock(&mm->lock);
+	if (!covered(mm, addr, len))
+		goto out;
+	for (i = first_above(mm, addr); i < mm->n && mm->v[i].start < end; i++) {
+		uint64_t s = mm->v[i].start > addr ? mm->v[i].start : addr;
+		uint64_t e = mm->v[i].end < end ? mm->v[i].end : end;
+
+		if (mm->v[i].prot == PROT_NONE && prot != PROT_NONE)
+			grow += e - s;
+		if (mm->v[i].prot != PROT_NONE && prot == PROT_NONE)
+			shrink += e - s;
+	}
+	if (mm->limit && mm->committed + grow - shrink > mm->limit)
+		goto out;
+	if (split_at(mm, addr) || split_at(mm, end))
+		goto out;
+	r = mm->be.protect(mm->be.as, addr, len, prot);
+	if (r)
+		goto out;
+	for (i = first_above(mm, addr); i < mm->n && mm->v[i].start < end; i++)
+		mm->v[i].prot = prot;
+	mm->committed += grow - shrink;
+	merge_around(mm, addr, end);
+out:
+	pthread_mutex_unlock(&mm->lock);
+	return r;
+}
+
+int mm_zero(struct mm *mm, uint64_t addr, uint64_t len)
+{
+	uint64_t end = addr + len;
+	int r = 0;
+
+	pthread_mutex_lock(&mm->lock);
+	for (size_t i = first_above(mm, addr); i < mm->n && mm->v[i].start < end; i++) {
+		struct vma *v = &mm->v[i];
+		uint64_t s = v->start > addr ? v->start : addr;
+		uint64_t e = v->end < end ? v->end : end;
+
+		if (v->flags & VMA_SHARED)
+			continue; /* shared memory keeps its contents */
+		memfile_zero(v->off + (s - v->start), e - s);
+	}
+	pthread_mutex_unlock(&mm->lock);
+	return r;
+}
+
+/* ---- mremap ---- */
+
+/*
+ * move_range - move the VMAs of [old, old+len) to new (free) without
+ * copying: each keeps its memory-file range and is mapped again there.
+ */
+static int move_range(struct mm *mm, uint64_t old, uint64_t len, uint64_t new)
+{
+	size_t i, j, k;
+	int r;
+
+	if (split_at(mm, old) || split_at(mm, old + len) || reserve(mm, 2))
+		return -ENOMEM;
+	i = first_above(mm, old);
+	for (j = i; j < mm->n && mm->v[j].start < old + len; j++) {
+		struct vma *v = &mm->v[j];
+
+		r = mm->be.map(mm->be.as, new + (v->start - old), v->end - v->start,
+			       v->prot, memfile_fd(), v->off, SBX_MAP_SHARED);
+		if (r)
+			return r;
+	}
+	mm->be.unmap(mm->be.as, old, len);
+	/* take the moved VMAs out, rebase them, put them back in order */
+	size_t cnt = j - i;
+	struct vma *tmp = malloc(cnt * sizeof(*tmp));
+
+	if (!tmp)
+		return -ENOMEM;
+	memcpy(tmp, &mm->v[i], cnt * sizeof(*tmp));
+	memmove(&mm->v[i], &mm->v[j], (mm->n - j) * sizeof(*tmp));
+	mm->n -= cnt;
+	k = first_above(mm, new);
+	memmove(&mm->v[k + cnt], &mm->v[k], (mm->n - k) * sizeof(*tmp));
+	for (size_t m = 0; m < cnt; m++) {
+		tmp[m].start = tmp[m].start - old + new;
+		tmp[m].end = tmp[m].end - old + new;
+		mm->v[k + m] = tmp[m];
+	}
+	mm->n += cnt;
+	free(tmp);
+	merge_around(mm, new, new + len);
+	return 0;
+}
+
+int64_t mm_remap(struct mm *mm, uint64_t old, uint64_t old_len,
+		 uint64_t new_len, int flags, uint64_t new_addr)
+{
+	struct vma *v;
+	int64_t r;
+	uint64_t dst;
+
+	pthread_mutex_lock(&mm->lock);
+	v = mm_find_vma(mm, old);
+	/* the old range must lie in one VMA, as Linux's vma_to_resize */
+	if (!v || old + old_len > v->end) {
+		r = -EFAULT;
+		goto out;
+	}
+	if (flags & MREMAP_FIXED) {
+		if (new_addr < mm->user_min || new_addr + new_len > mm->user_max) {
+			r = -EINVAL;
+			goto out;
+		}
+		if (new_addr < old + old_len && old < new_addr + new_len) {
+			r = -EINVAL; /* overlapping source and destination */
+			goto out;
+		}
+		r = unmap(mm, new_addr, new_len);
+		if (r)
+			goto out;
+		v = mm_find_vma(mm, old);
+		if (new_len < old_len) {
+			r = unmap(mm, old + new_len, old_len - new_len);
+			if (r)
+				goto out;
+			old_len = new_len;
+		}
+		dst = new_addr;
+		goto move;
+	}
+	if (new_len <= old_len) {
+		r = unmap(mm, old + new_len, old_len - new_len);
+		r = r ? r : (int64_t)old;
+		goto out;
+	}
+	/* grow in place if the pages after are free */
+	if (old + new_len <= mm->user_max &&
+	    range_free(mm, old + old_len, new_len - old_len)) {
+		struct vma tail = *v;
+
+		r = map_anon(mm, old + old_len, new_len - old_len, tail.prot,
+			     tail.flags);
+		r = r ? r : (int64_t)old;
+		goto out;
+	}
+	if (!(flags & MREMAP_MAYMOVE)) {
+		r = -ENOMEM;
+		goto out;
+	}
+	r = get_unmapped(mm, 0, new_len, &dst);
+	if (r)
+		goto out;
+move:
+	v = mm_find_vma(mm, old); /* the array may have moved */
+	{
+		int prot = v->prot;
+		unsigned vf = v->flags;
+
+		r = move_range(mm, old, old_len, dst);
+		if (r)
+			goto out;
+		if (new_len > old_len) {
+			r = map_anon(mm, dst + old_len, new_len - old_len, prot, vf);
+			if (r)
+				goto out;
+		}
+		r = (int64_t)dst;
+	}
+out:
+	pthread_mutex_unlock(&mm->lock);
+	return r;
+}
+
+/* ---- brk ---- */
+
+uint64_t mm_brk(struct mm *mm, uint64_t new_brk)
+{
+	uint64_t old_top, new_top;
+
+	pthread_mutex_lock(&mm->lock);
+	if (new_brk < mm->brk_start || new_brk >= mm->user_max)
+		goto out;
+	old_top = PAGE_UP(mm->brk);
+	new_top = PAGE_UP(new_brk);
+	if (new_top < old_top) {
+		if (unmap(mm, new_top, old_top - new_top))
+			goto out;
+	} else if (new_top > old_top) {
+		/* keep a guard gap below the next mapping, as Linux does */
+		size_t i = first_above(mm, old_top);
+		uint64_t gap = i < mm->n && (mm->v[i].flags & VMA_GROWSDOWN) ?
+				       STACK_GUARD_GAP : 0;
+
+		if (i < mm->n && mm->v[i].start < new_top + gap)
+			goto out;
+		if (map_anon(mm, old_top, new_top - old_top,
+			     PROT_READ | PROT_WRITE, 0))
+			goto out;
+	}
+	mm->brk = new_brk;
+out:
+	new_brk = mm->brk;
+	pthread_mutex_unlock(&mm->lock);
+	return new_brk;
+}
+
+/* ---- faults ---- */
+
+int mm_fault(struct mm *mm, uint64_t addr, unsigned access, int *si_code)
+{
+	(void)access; /* not needed until copy-on-write */
+	struct vma *v;
+	size_t i;
+	int r = -EFAULT;
+
+	pthread_mutex_lock(&mm->lock);
+	v = mm_find_vma(mm, addr);
+	if (v) {
+		/* mappings mirror the VMAs, so a fault inside one is a
+		 * protection violation */
+		*si_code = SEGV_ACCERR;
+		goto out;
+	}
+	*si_code = SEGV_MAPERR;
+	i = first_above(mm, addr);
+	if (i < mm->n && (mm->v[i].flags & VMA_GROWSDOWN) &&
+	    addr >= mm->user_min && mm->v[i].end - PAGE_DOWN(addr) <= mm->stack_max) {
+		uint64_t lo = PAGE_DOWN(addr);
+		uint64_t prev_end = i > 0 ? mm->v[i - 1].end : mm->user_min;
+
+		if (lo < prev_end + (i > 0 ? PAGE_SIZE : 0))
+			goto out;
+		if (map_anon(mm, lo, mm->v[i].start - lo, mm->v[i].prot,
+			     mm->v[i].flags) == 0)
+			r = 0;
+	}
+out:
+	pthread_mutex_unlock(&mm->lock);
+	return r;
+}
+
+/* ---- copies ---- */
+
+enum { CHECK_READ, CHECK_WRITE, CHECK_NONE };
+
+/*
+ * xfer - copy between @buf and application [addr, addr+len), checking
+ * each VMA.  On x86 every mapped page but PROT_NONE is readable.
+ */
+static int xfer(struct mm *mm, uint64_t addr, void *buf, size_t len, int check,
+		int to_app)
+{
+	uint8_t *p = buf;
+	int r = 0;
+
+	if (addr + len < addr)
+		return -EFAULT;
+	pthread_mutex_lock(&mm->lock);
+	while (len) {
+		struct vma *v = mm_find_vma(mm, addr);
+		size_t n;
+
+		if (!v || (check == CHECK_READ && v->prot == PROT_NONE) ||
+		    (check == CHECK_WRITE && !(v->prot & PROT_WRITE))) {
+			r = -EFAULT;
+			break;
+		}
+		n = v->end - addr < len ? v->end - addr : len;
+		if (to_app)
+			memcpy(memfile_ptr(v->off + (addr - v->start)), p, n);
+		else
+			memcpy(p, memfile_ptr(v->off + (addr - v->start)), n);
+		p += n;
+		addr += n;
+		len -= n;
+	}
+	pthread_mutex_unlock(&mm->lock);
+	return r;
+}
+
+int mm_copy_in(struct mm *mm, void *dst, uint64_t src, size_t len)
+{
+	return xfer(mm, src, dst, len, CHECK_READ, 0);
+}
+
+int mm_copy_out(struct mm *mm, uint64_t dst, const void *src, size_t len)
+{
+	return xfer(mm, dst, (void *)src, len, CHECK_WRITE, 1);
+}
+
+int mm_poke(struct mm *mm, uint64_t dst, const void *src, size_t len)
+{
+	return xfer(mm, dst, (void *)src, len, CHECK_NONE, 1);
+}
+
+int mm_copy_str(struct mm *mm, char *dst, uint64_t src, size_t max)
+{
+	size_t done = 0;
+	int r = -ENAMETOOLONG;
+
+	pthread_mutex_lock(&mm->lock);
+	while (done < max) {
+		struct vma *v = mm_find_vma(mm, src + done);
+		const char *p, *nul;
+		size_t n;
+
+		if (!v || v->prot == PROT_NONE) {
+			r = -EFAULT;
+			break;
+		}
+		n = v->end - (src + done);
+		if (n > max - done)
+			n = max - done;
+		p = memfile_ptr(v->off + (src + done - v->start));
+		nul = memchr(p, 0, n);
+		if (nul) {
+			memcpy(dst + done, p, (size_t)(nul - p) + 1);
+			r = (int)(done + (size_t)(nul - p));
+			break;
+		}
+		memcpy(dst + done, p, n);
+		done += n;
+	}
+	pthread_mutex_unlock(&mm->lock);
+	return r;
+}

@@ -1,0 +1,119 @@
+/*
+ * The memory manager: one struct mm per application address space.
+ *
+ * It keeps the VMAs (sorted, non-overlapping, page-aligned), owns the
+ * memory-file extents behind anonymous memory, and mirrors every change
+ * into the platform's address space through a small backend (so unit tests
+ * can run without a platform).  Syscall-level argument checks live in
+ * core/kernel/sys_mm.c; the functions here take aligned, validated ranges
+ * unless said otherwise.
+ *
+ * Locking: every function takes mm->lock itself, except the *_locked ones.
+ */
+#ifndef SBX_MM_MM_H
+#define SBX_MM_MM_H
+
+#include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../arch/x86_64/abi.h"
+
+#define PAGE_SIZE 4096ULL
+#define PAGE_DOWN(x) ((x) & ~(PAGE_SIZE - 1))
+#define PAGE_UP(x) (((x) + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1))
+
+/* vma.flags */
+#define VMA_SHARED	(1u << 0) /* MAP_SHARED anonymous */
+#define VMA_GROWSDOWN	(1u << 1) /* stack: grows on faults just below */
+
+struct vma {
+	uint64_t start, end; /* [start, end) */
+	int prot;	     /* PROT_* */
+	unsigned flags;	     /* VMA_* */
+	uint64_t off;	     /* memory-file offset of start */
+};
+
+/* The platform side of an address space (sbx_platform_ops as_* calls). */
+struct mm_backend {
+	void *as;
+	int (*map)(void *as, uint64_t addr, uint64_t len, int prot, int fd,
+		   uint64_t off, uint32_t flags);
+	int (*unmap)(void *as, uint64_t addr, uint64_t len);
+	int (*protect)(void *as, uint64_t addr, uint64_t len, int prot);
+};
+
+struct mm {
+	pthread_mutex_t lock;
+	struct vma *v;
+	size_t n, cap;
+	uint64_t user_min, user_max; /* application range [min, max) */
+	uint64_t mmap_base;	     /* top-down placement starts here */
+	uint64_t brk_start, brk;
+	uint64_t stack_max;	     /* RLIMIT_STACK for growsdown VMAs */
+	uint64_t committed, limit;   /* accessible bytes; limit 0 = none */
+	struct mm_backend be;
+};
+
+int mm_init(struct mm *mm, uint64_t user_min, uint64_t user_max,
+	    uint64_t limit, const struct mm_backend *be);
+/* mm_destroy - drop every VMA and its memory (no backend calls). */
+void mm_destroy(struct mm *mm);
+
+/* mm_find_vma - the VMA containing @addr, or NULL (lock held). */
+struct vma *mm_find_vma(struct mm *mm, uint64_t addr);
+
+/*
+ * mm_get_unmapped - choose where to put @len bytes: @hint if the range is
+ * free and in range, else the highest free range below mmap_base, else
+ * the highest anywhere.  Return: 0 and *@out, or -ENOMEM.
+ */
+int mm_get_unmapped(struct mm *mm, uint64_t hint, uint64_t len,
+		    uint64_t *out);
+
+/* mm_range_free - 1 if no VMA overlaps [@addr, @addr+@len). */
+int mm_range_free(struct mm *mm, uint64_t addr, uint64_t len);
+
+/*
+ * mm_map_anon - map fresh zeroed memory at @addr (anything there is
+ * replaced).  @vflags: VMA_*.  Return: 0, -ENOMEM (limit or memory file).
+ */
+int mm_map_anon(struct mm *mm, uint64_t addr, uint64_t len, int prot,
+		unsigned vflags);
+int mm_unmap(struct mm *mm, uint64_t addr, uint64_t len);
+/* mm_protect - Return: -ENOMEM if part of the range is unmapped. */
+int mm_protect(struct mm *mm, uint64_t addr, uint64_t len, int prot);
+/* mm_zero - MADV_DONTNEED: private anonymous pages read back as zero. */
+int mm_zero(struct mm *mm, uint64_t addr, uint64_t len);
+
+/*
+ * mm_remap - mremap(2) on aligned arguments: @flags MREMAP_MAYMOVE,
+ * MREMAP_FIXED (with @new_addr).  Return: the new address or -errno.
+ */
+int64_t mm_remap(struct mm *mm, uint64_t old_addr, uint64_t old_len,
+		 uint64_t new_len, int flags, uint64_t new_addr);
+
+/* mm_brk - brk(2): returns the new (or unchanged) break. */
+uint64_t mm_brk(struct mm *mm, uint64_t new_brk);
+
+/*
+ * mm_fault - handle a fault at @addr: grow a stack, or say why it is a
+ * real fault.  Return: 0 when handled (retry), or -EFAULT with *@si_code
+ * set to SEGV_MAPERR or SEGV_ACCERR.
+ */
+int mm_fault(struct mm *mm, uint64_t addr, unsigned access, int *si_code);
+
+/*
+ * Copies between the core and application memory, checked against the
+ * VMAs: -EFAULT if any byte is unmapped or lacks the access (reads need a
+ * readable VMA, writes a writable one), as the kernel's copy_*_user.
+ */
+int mm_copy_in(struct mm *mm, void *dst, uint64_t src, size_t len);
+int mm_copy_out(struct mm *mm, uint64_t dst, const void *src, size_t len);
+/* mm_copy_str - a NUL-terminated string of at most @max bytes with the
+ * NUL: length, or -EFAULT, or -ENAMETOOLONG when no NUL in @max. */
+int mm_copy_str(struct mm *mm, char *dst, uint64_t src, size_t max);
+/* mm_poke - write ignoring protection (the ELF loader, stack setup). */
+int mm_poke(struct mm *mm, uint64_t dst, const void *src, size_t len);
+
+#endif
