@@ -49,9 +49,9 @@ void syscall_dispatch(struct task *t)
 		ret = e->fn(t, &a);
 	} else {
 		if (!e || !e->name)
-			sbx_warn("unimplemented syscall %llu", (unsigned long long)a.nr);
+			sbx_info("unimplemented syscall %llu", (unsigned long long)a.nr);
 		else if (!atomic_exchange(&warned[a.nr], 1))
-			sbx_warn("unimplemented syscall %s", e->name);
+			sbx_info("unimplemented syscall %s", e->name);
 		ret = -ENOSYS;
 		if (t->proc->k->strace)
 			strace_enter(t, &a, e && e->name ? e->name : NULL,

@@ -427,6 +427,21 @@ static int move_range(struct mm *mm, uint64_t old, uint64_t len, uint64_t new)
 	return 0;
 }
 
+/* same_run - [addr, addr+len) is mapped by VMAs of one prot and kind. */
+static int same_run(struct mm *mm, uint64_t addr, uint64_t len)
+{
+	size_t i = first_above(mm, addr);
+	uint64_t at = addr;
+
+	for (size_t j = i; j < mm->n && at < addr + len; j++) {
+		if (mm->v[j].start > at || mm->v[j].prot != mm->v[i].prot ||
+		    mm->v[j].flags != mm->v[i].flags)
+			return 0;
+		at = mm->v[j].end;
+	}
+	return at >= addr + len;
+}
+
 int64_t mm_remap(struct mm *mm, uint64_t old, uint64_t old_len,
 		 uint64_t new_len, int flags, uint64_t new_addr)
 {
@@ -436,8 +451,10 @@ int64_t mm_remap(struct mm *mm, uint64_t old, uint64_t old_len,
 
 	pthread_mutex_lock(&mm->lock);
 	v = mm_find_vma(mm, old);
-	/* the old range must lie in one VMA, as Linux's vma_to_resize */
-	if (!v || old + old_len > v->end) {
+	/* the old range must lie in one VMA, as Linux's vma_to_resize; ours
+	 * may be split where memory-file extents meet, so accept a run of
+	 * VMAs that Linux would have kept as one */
+	if (!v || !same_run(mm, old, old_len)) {
 		r = -EFAULT;
 		goto out;
 	}

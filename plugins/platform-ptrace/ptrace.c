@@ -1,0 +1,1104 @@
+/*
+ * ptrace platform plugin: application code runs in stub processes traced
+ * with PTRACE_SYSEMU; every system call stops the stub and comes back to
+ * the core; address-space changes are system calls injected into the stub.
+ *
+ * One address space is one stub process, forked from the core without
+ * CLONE_VM, that keeps only its stub code page (stub.S) and the memory
+ * file (at fd PTRACE_STUB_MEMFD).  Its one thread is the one context of the
+ * address space.  ptrace lets only the tracer thread act on a tracee, so
+ * the thread that calls as_create is the tracer for the stub's lifetime:
+ * ctx_create, switch_to, the fpstate ops and the as_* ops must come from
+ * it (they return -EPERM from any other thread); interrupt() may come from
+ * any thread since it only sends a signal.
+ *
+ * Stubs are tied to their tracer thread: PTRACE_O_EXITKILL and
+ * PR_SET_PDEATHSIG kill them when it exits (or the core is killed).  They
+ * are forked from the core, so they inherit its seccomp filter: the rules
+ * from seccomp_rules() cover the stub's own start-up calls too.
+ *
+ * interrupt() sends SIGSTOP, which no one can block; the tracer suppresses
+ * it (so there is never a group stop) and reports SBX_EXIT_INTERRUPT.
+ *
+ * Options (platform.options): pin (true|false, default true): pin the
+ * tracer thread, and so the stub it forks, to the CPU it runs on at
+ * as_create, so that every switch is a same-CPU wake-up.
+ *
+ * The file is divided into: constants and types; small helpers (logging,
+ * waiting, injection); init/fini/describe/seccomp_rules; address spaces;
+ * contexts and switch_to; fpstate; the ops table and entry point.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <sched.h>
+#include <seccomp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <elf.h>
+#include <linux/ptrace.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/rseq.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <sys/user.h>
+#include <sys/wait.h>
+
+#include <sbx/platform.h>
+#include <sbx/plugin.h>
+
+/* <sys/ptrace.h> clashes with <linux/ptrace.h>; use the raw call. */
+#define ptrace_call(req, pid, addr, data)                                   \
+	syscall(SYS_ptrace, (long)(req), (long)(pid), (long)(addr),         \
+		(long)(data))
+
+/*
+ * Address layout.  The application gets [PTRACE_USER_MIN, PTRACE_USER_MAX);
+ * the stub region above it holds the stub code page, in one of
+ * PTRACE_STUB_SLOTS page slots (a slot may be taken by the core's stack or
+ * vDSO, or by a second platform instance in the same process).
+ */
+#define PTRACE_USER_MIN	  0x10000ULL
+#define PTRACE_USER_MAX	  0x7fffff000000ULL
+#define PTRACE_USER_TOP	  0x7ffffffff000ULL /* end of the x86-64 user half */
+#define PTRACE_STUB_PAGE  4096UL
+#define PTRACE_STUB_SLOTS 64
+
+/* The fd number at which a stub holds the memory file (its only fd). */
+#define PTRACE_STUB_MEMFD 0
+
+/* The signal interrupt() sends: it cannot be blocked by anyone. */
+#define PTRACE_INTR_SIG SIGSTOP
+
+#define PTRACE_EFLAGS_TF 0x100ULL
+
+/*
+ * Exit codes of a stub that failed before its first stop: below
+ * PTRACE_START_PARENT, the errno of PTRACE_TRACEME; then one per step.
+ */
+enum {
+	PTRACE_START_PARENT = 200,
+	PTRACE_START_DUP,
+	PTRACE_START_CLOSE,
+	PTRACE_START_RSEQ,
+	PTRACE_START_MUNMAP = 250, /* stub.S */
+};
+
+extern const char ptrace_stub_code[], ptrace_stub_syscall[],
+	ptrace_stub_code_end[];
+
+struct sbx_platform {
+	const struct sbx_services *svc;
+	uintptr_t stub;	 /* address of this instance's stub code page */
+	bool pin;	 /* option pin: keep tracer and stub on one CPU */
+};
+
+struct sbx_ctx {
+	struct sbx_as *as;
+	/* set by interrupt() until the tracer sees the signal it sent */
+	atomic_int pending;
+	/* the interrupt signal was consumed while not in switch_to */
+	bool kicked;
+	/* regs holds the tracee's registers as the kernel has them */
+	bool regs_valid;
+	struct user_regs_struct regs;
+};
+
+struct sbx_as {
+	struct sbx_platform *p;
+	pid_t pid;	 /* the stub process (and its only thread) */
+	pid_t tracer;	 /* the core thread that traces it */
+	bool dead;	 /* reaped; only teardown is possible */
+	bool has_ctx;
+	size_t xstate_size; /* NT_X86_XSTATE size; 0 unknown, 1 absent */
+	struct user_regs_struct inject; /* registers for injected calls */
+	struct sbx_ctx ctx;
+};
+
+_Static_assert(sizeof(struct sbx_regs) == sizeof(struct user_regs_struct),
+	       "struct sbx_regs must match struct user_regs_struct");
+_Static_assert(offsetof(struct sbx_regs, fs_base) ==
+		       offsetof(struct user_regs_struct, fs_base),
+	       "struct sbx_regs must match struct user_regs_struct");
+
+#define ptrace_log(p, level, ...) ((p)->svc->log((level), "ptrace", __VA_ARGS__))
+
+/* ---- helpers ---------------------------------------------------------- */
+
+/*
+ * ptrace_check_tracer - ptrace requests only work from the tracer thread;
+ * say so clearly instead of failing with a puzzling ESRCH.
+ */
+static int ptrace_check_tracer(struct sbx_as *as, const char *op)
+{
+	pid_t tid = gettid();
+
+	if (tid == as->tracer)
+		return 0;
+	ptrace_log(as->p, SBX_LOG_ERROR,
+		   "%s: called from thread %d, but stub %d is traced by thread %d (ptrace allows only the tracer)",
+		   op, (int)tid, (int)as->pid, (int)as->tracer);
+	return -EPERM;
+}
+
+/* ptrace_died - record and log a stub's death from a wait status. */
+static int ptrace_died(struct sbx_as *as, int status)
+{
+	as->dead = true;
+	if (WIFSIGNALED(status))
+		ptrace_log(as->p, SBX_LOG_WARN, "stub %d killed by signal %d",
+			   (int)as->pid, WTERMSIG(status));
+	else
+		ptrace_log(as->p, SBX_LOG_WARN, "stub %d exited with status %d",
+			   (int)as->pid, WEXITSTATUS(status));
+	return -ESRCH;
+}
+
+/*
+ * ptrace_wait - wait for the next stop of the stub.
+ * Return: 0 with *@status a stop, -ESRCH if the stub died (it is reaped).
+ */
+static int ptrace_wait(struct sbx_as *as, int *status)
+{
+	for (;;) {
+		pid_t r = waitpid(as->pid, status, __WALL);
+
+		if (r == as->pid)
+			break;
+		if (r < 0 && errno == EINTR)
+			continue;
+		/* ECHILD: someone else reaped it */
+		ptrace_log(as->p, SBX_LOG_ERROR, "waitpid stub %d: %s",
+			   (int)as->pid, strerror(errno));
+		as->dead = true;
+		return -ESRCH;
+	}
+	if (!WIFSTOPPED(*status))
+		return ptrace_died(as, *status);
+	return 0;
+}
+
+/*
+ * ptrace_failed - turn a failed ptrace request into -errno, with a log.
+ * ESRCH means a caller on the wrong thread, or a stub that is gone.
+ */
+static int ptrace_failed(struct sbx_as *as, const char *what)
+{
+	int err = errno;
+	int status;
+
+	if (err == ESRCH) {
+		if (ptrace_check_tracer(as, what))
+			return -EPERM;
+		/*
+		 * We only make requests of a stopped stub, so from the tracer
+		 * ESRCH means it was killed and is on its way out: reap it.
+		 */
+		kill(as->pid, SIGKILL);
+		while (waitpid(as->pid, &status, __WALL) == as->pid)
+			if (!WIFSTOPPED(status))
+				return ptrace_died(as, status);
+		as->dead = true;
+	}
+	ptrace_log(as->p, SBX_LOG_ERROR, "%s stub %d: %s", what, (int)as->pid,
+		   strerror(err));
+	return -err;
+}
+
+/* ptrace_reap - kill the stub and wait for it (any thread may do this). */
+static void ptrace_reap(struct sbx_as *as)
+{
+	int status;
+
+	if (as->dead)
+		return;
+	kill(as->pid, SIGKILL);
+	while (waitpid(as->pid, &status, __WALL) < 0 && errno == EINTR)
+		;
+	as->dead = true;
+}
+
+/*
+ * ptrace_interrupt_seen - the stub stopped for the interrupt signal.
+ * Clearing pending re-arms interrupt(): from now on it sends a new signal.
+ */
+static void ptrace_interrupt_seen(struct sbx_ctx *ctx)
+{
+	atomic_store(&ctx->pending, 0);
+}
+
+/*
+ * ptrace_inject - run system call @nr in the stopped stub and return its
+ * result (or -errno from ptrace itself, which the caller cannot tell from
+ * the call's own errors; both are failures).
+ *
+ * The application's registers are not saved: the cache is marked invalid,
+ * so the next switch_to() sets them all again.
+ */
+static long ptrace_inject(struct sbx_as *as, long nr, long a0, long a1,
+			  long a2, long a3, long a4, long a5)
+{
+	struct user_regs_struct r = as->inject;
+	int status, sig, err;
+	long ret;
+
+	if (as->dead)
+		return -ESRCH;
+	r.rax = nr;
+	r.rdi = a0;
+	r.rsi = a1;
+	r.rdx = a2;
+	r.r10 = a3;
+	r.r8 = a4;
+	r.r9 = a5;
+	/* orig_rax -1: no syscall-restart processing on the way out */
+	r.orig_rax = -1;
+	if (ptrace_call(PTRACE_SETREGS, as->pid, 0, &r))
+		return ptrace_failed(as, "PTRACE_SETREGS");
+	as->ctx.regs_valid = false;
+
+	/*
+	 * PTRACE_CONT (not SYSEMU) so the call really runs; from a SYSEMU
+	 * stop the application's own call is still skipped.  Signal 0
+	 * suppresses whatever signal the stub was stopped for.
+	 */
+	for (;;) {
+		if (ptrace_call(PTRACE_CONT, as->pid, 0, 0))
+			return ptrace_failed(as, "PTRACE_CONT");
+		err = ptrace_wait(as, &status);
+		if (err)
+			return err;
+		sig = WSTOPSIG(status);
+		if (sig == SIGTRAP)
+			break; /* the int3 after the syscall */
+		if (sig == PTRACE_INTR_SIG) {
+			/* an interrupt for the context: report it next time */
+			ptrace_interrupt_seen(&as->ctx);
+			as->ctx.kicked = true;
+			continue;
+		}
+		if (sig == SIGSEGV || sig == SIGBUS || sig == SIGILL ||
+		    sig == SIGFPE) {
+			/* the stub itself is broken: retrying would spin */
+			ptrace_log(as->p, SBX_LOG_ERROR,
+				   "stub %d: signal %d in injected syscall %ld, killing it",
+				   (int)as->pid, sig, nr);
+			ptrace_reap(as);
+			return -EFAULT;
+		}
+		ptrace_log(as->p, SBX_LOG_DEBUG,
+			   "stub %d: signal %d during injection, suppressed",
+			   (int)as->pid, sig);
+	}
+
+	/* the raw request stores the word at *data (glibc hides this) */
+	if (ptrace_call(PTRACE_PEEKUSR, as->pid,
+			offsetof(struct user_regs_struct, rax), &ret))
+		return ptrace_failed(as, "PTRACE_PEEKUSR");
+	return ret;
+}
+
+/* ptrace_pin_self - pin the calling thread to the CPU it runs on. */
+static void ptrace_pin_self(struct sbx_platform *p)
+{
+	cpu_set_t set;
+	int cpu = sched_getcpu();
+
+	if (cpu < 0)
+		return;
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	if (sched_setaffinity(0, sizeof(set), &set))
+		ptrace_log(p, SBX_LOG_WARN, "sched_setaffinity cpu %d: %s",
+			   cpu, strerror(errno));
+}
+
+/* ---- platform --------------------------------------------------------- */
+
+static int ptrace_parse_bool(const char *v, bool *out)
+{
+	if (!strcmp(v, "true") || !strcmp(v, "yes") || !strcmp(v, "1"))
+		*out = true;
+	else if (!strcmp(v, "false") || !strcmp(v, "no") || !strcmp(v, "0"))
+		*out = false;
+	else
+		return -EINVAL;
+	return 0;
+}
+
+static int ptrace_parse_options(struct sbx_platform *p,
+				const struct sbx_options *opts)
+{
+	const struct sbx_services *svc = p->svc;
+	const char *key, *value;
+	size_t iter = 0;
+
+	p->pin = true;
+	if (!opts || !svc->option_next)
+		return 0;
+	while (svc->option_next(opts, &iter, &key, &value) == 1) {
+		if (!strcmp(key, "pin")) {
+			if (ptrace_parse_bool(value, &p->pin))
+				return svc->option_error(opts, key,
+							 "expected true or false, not '%s'",
+							 value);
+		} else {
+			return svc->option_error(opts, key,
+						 "unknown option of the ptrace platform (known: pin)");
+		}
+	}
+	return 0;
+}
+
+/*
+ * ptrace_map_stub - copy the stub code to a free slot of the stub region.
+ * MAP_FIXED_NOREPLACE never clobbers a mapping of the core; a taken slot
+ * (EEXIST) just moves us to the next one.
+ */
+static int ptrace_map_stub(struct sbx_platform *p)
+{
+	size_t len = ptrace_stub_code_end - ptrace_stub_code;
+	int i;
+
+	for (i = 0; i < PTRACE_STUB_SLOTS; i++) {
+		uintptr_t want = PTRACE_USER_MAX + i * PTRACE_STUB_PAGE;
+		void *m = mmap((void *)want, PTRACE_STUB_PAGE,
+			       PROT_READ | PROT_WRITE,
+			       MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE,
+			       -1, 0);
+
+		if (m == MAP_FAILED && errno == EEXIST)
+			continue;
+		if (m == MAP_FAILED) {
+			ptrace_log(p, SBX_LOG_ERROR, "mmap stub page %#lx: %s",
+				   (unsigned long)want, strerror(errno));
+			return -errno;
+		}
+		if ((uintptr_t)m != want) {
+			/* kernels before 4.17 take the flag as a hint */
+			munmap(m, PTRACE_STUB_PAGE);
+			ptrace_log(p, SBX_LOG_ERROR,
+				   "mmap stub page %#lx: MAP_FIXED_NOREPLACE unsupported (Linux >= 4.17 needed)",
+				   (unsigned long)want);
+			return -ENODEV;
+		}
+		memcpy(m, ptrace_stub_code, len);
+		if (mprotect(m, PTRACE_STUB_PAGE, PROT_READ | PROT_EXEC)) {
+			int err = errno;
+
+			munmap(m, PTRACE_STUB_PAGE);
+			ptrace_log(p, SBX_LOG_ERROR, "mprotect stub page: %s",
+				   strerror(err));
+			return -err;
+		}
+		p->stub = want;
+		return 0;
+	}
+	ptrace_log(p, SBX_LOG_ERROR,
+		   "no free stub page in [%#llx, %#llx): the core's own mappings (stack, vDSO) occupy the stub region",
+		   PTRACE_USER_MAX,
+		   PTRACE_USER_MAX + PTRACE_STUB_SLOTS * PTRACE_STUB_PAGE);
+	return -EEXIST;
+}
+
+static int ptrace_init(const struct sbx_services *svc,
+		       const struct sbx_options *opts,
+		       struct sbx_platform **out)
+{
+	struct sbx_platform *p;
+	int err;
+
+	p = calloc(1, sizeof(*p));
+	if (!p)
+		return -ENOMEM;
+	p->svc = svc;
+	err = ptrace_parse_options(p, opts);
+	if (err)
+		goto out_free;
+	err = ptrace_map_stub(p);
+	if (err)
+		goto out_free;
+	ptrace_log(p, SBX_LOG_DEBUG, "stub code at %#lx, pin %s",
+		   (unsigned long)p->stub, p->pin ? "true" : "false");
+	*out = p;
+	return 0;
+
+out_free:
+	free(p);
+	return err;
+}
+
+static void ptrace_fini(struct sbx_platform *p)
+{
+	if (!p)
+		return;
+	munmap((void *)p->stub, PTRACE_STUB_PAGE);
+	free(p);
+}
+
+static int ptrace_describe(struct sbx_platform *p,
+			   struct sbx_platform_info *info)
+{
+	if (info->size < sizeof(*info))
+		return -EINVAL;
+	info->flags = SBX_PLATFORM_MULTI_AS;
+	info->max_threads = 0;
+	info->user_min = PTRACE_USER_MIN;
+	info->user_max = PTRACE_USER_MAX;
+	return 0;
+}
+
+/*
+ * The host calls of the plugin.  Stubs are forked from the core and inherit
+ * its filter, so this list also covers what a stub does on its own (prctl
+ * to close_range, munmap, exit_group) and the injected mmap/munmap/mprotect.
+ */
+static int ptrace_seccomp_rules(struct sbx_platform *p, void *scmp_ctx)
+{
+	static const int calls[] = {
+		SCMP_SYS(ptrace),	    SCMP_SYS(wait4),
+		SCMP_SYS(clone),	    SCMP_SYS(prctl),
+		SCMP_SYS(getppid),	    SCMP_SYS(getpid),
+		SCMP_SYS(gettid),	    SCMP_SYS(dup3),
+		SCMP_SYS(close_range),	    SCMP_SYS(mmap),
+		SCMP_SYS(munmap),	    SCMP_SYS(mprotect),
+		SCMP_SYS(kill),		    SCMP_SYS(tgkill),
+		SCMP_SYS(exit_group),	    SCMP_SYS(getcpu),
+		SCMP_SYS(sched_setaffinity), SCMP_SYS(rseq),
+	};
+	size_t i;
+	int err;
+
+	for (i = 0; i < sizeof(calls) / sizeof(calls[0]); i++) {
+		err = seccomp_rule_add(scmp_ctx, SCMP_ACT_ALLOW, calls[i], 0);
+		if (err) {
+			ptrace_log(p, SBX_LOG_ERROR, "seccomp_rule_add %d: %s",
+				   calls[i], strerror(-err));
+			return err;
+		}
+	}
+	return 0;
+}
+
+/* ---- address spaces --------------------------------------------------- */
+
+/*
+ * ptrace_stub_rseq_off - a fork child inherits the thread's rseq area
+ * registration; once the stub unmaps that memory the kernel would raise
+ * SIGSEGV at the next return to user mode that updates it.  glibc
+ * registers sizeof(struct rseq) (32) bytes; __rseq_size may be smaller
+ * (the feature size), so try both.
+ */
+static void ptrace_stub_rseq_off(void)
+{
+	char *area = (char *)__builtin_thread_pointer() + __rseq_offset;
+
+	if (__rseq_size == 0)
+		return; /* not registered (glibc.pthread.rseq=0) */
+	if (syscall(SYS_rseq, area, 32, RSEQ_FLAG_UNREGISTER, RSEQ_SIG) &&
+	    syscall(SYS_rseq, area, __rseq_size, RSEQ_FLAG_UNREGISTER,
+		    RSEQ_SIG))
+		syscall(SYS_exit_group, PTRACE_START_RSEQ);
+}
+
+/*
+ * ptrace_stub_child - the new stub, between clone and the stub code.
+ * It shares nothing with the core but a copy of its memory, so it makes
+ * only raw system calls (no locks, no stdio) and never returns.
+ */
+static __attribute__((noreturn)) void
+ptrace_stub_child(const struct sbx_platform *p, pid_t core)
+{
+	int memfd = p->svc->memfd;
+	long r;
+
+	/*
+	 * Order matters: ask for SIGKILL on the parent's death first, then
+	 * check the parent is still the core; if the core died before the
+	 * prctl, we were already reparented and must go.
+	 */
+	r = syscall(SYS_prctl, PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+	if (r || syscall(SYS_getppid) != core)
+		syscall(SYS_exit_group, PTRACE_START_PARENT);
+	/* TRACEME before the first stop: the parent never races an attach */
+	if (syscall(SYS_ptrace, PTRACE_TRACEME, 0, 0, 0))
+		syscall(SYS_exit_group, errno);
+	if (memfd != PTRACE_STUB_MEMFD &&
+	    syscall(SYS_dup3, memfd, PTRACE_STUB_MEMFD, 0) < 0)
+		syscall(SYS_exit_group, PTRACE_START_DUP);
+	if (syscall(SYS_close_range, PTRACE_STUB_MEMFD + 1, ~0U, 0))
+		syscall(SYS_exit_group, PTRACE_START_CLOSE);
+	ptrace_stub_rseq_off();
+	((void (*)(void))p->stub)();
+	__builtin_unreachable();
+}
+
+/* ptrace_start_failed - explain why a new stub did not reach its stop. */
+static int ptrace_start_failed(struct sbx_as *as, int status)
+{
+	struct sbx_platform *p = as->p;
+	int err;
+
+	if (WIFSTOPPED(status)) {
+		siginfo_t si = { 0 };
+
+		ptrace_call(PTRACE_GETSIGINFO, as->pid, 0, &si);
+		ptrace_log(p, SBX_LOG_ERROR,
+			   "stub %d: unexpected first stop, signal %d at %p",
+			   (int)as->pid, WSTOPSIG(status), si.si_addr);
+		return -EPROTO;
+	}
+	if (WIFSIGNALED(status)) {
+		ptrace_log(p, SBX_LOG_ERROR, "stub %d killed by signal %d%s",
+			   (int)as->pid, WTERMSIG(status),
+			   WTERMSIG(status) == SIGSYS ?
+				   " (the seccomp filter lacks the platform's rules?)" :
+				   "");
+		return -ECHILD;
+	}
+	err = WEXITSTATUS(status);
+	if (err >= PTRACE_START_PARENT) {
+		static const char *const step[] = {
+			"parent died or prctl(PR_SET_PDEATHSIG) failed",
+			"dup3 of the memory file failed",
+			"close_range failed", "rseq unregistration failed",
+		};
+		const char *what = err < PTRACE_START_MUNMAP ?
+					   step[err - PTRACE_START_PARENT] :
+					   "munmap of the user range failed";
+
+		ptrace_log(p, SBX_LOG_ERROR,
+			   "stub %d failed to start: %s (a seccomp filter without the platform's seccomp_rules?)",
+			   (int)as->pid, what);
+		return -ECHILD;
+	}
+	if (err == EPERM || err == EACCES) {
+		ptrace_log(p, SBX_LOG_ERROR,
+			   "stub %d: ptrace(PTRACE_TRACEME): %s; ptrace is restricted on this host (check kernel.yama.ptrace_scope, seccomp or an LSM), use another platform",
+			   (int)as->pid, strerror(err));
+		return -EPERM;
+	}
+	ptrace_log(p, SBX_LOG_ERROR, "stub %d failed to start: %s",
+		   (int)as->pid, strerror(err));
+	return err ? -err : -ECHILD;
+}
+
+static int ptrace_as_create(struct sbx_platform *p, struct sbx_as **out)
+{
+	struct sbx_as *as;
+	pid_t core = getpid();
+	long pid;
+	int status = 0, err;
+
+	as = calloc(1, sizeof(*as));
+	if (!as)
+		return -ENOMEM;
+	as->p = p;
+	as->ctx.as = as;
+	as->tracer = gettid();
+	/* before the clone, so the stub inherits the same single CPU */
+	if (p->pin)
+		ptrace_pin_self(p);
+
+	/*
+	 * A fork-like clone with no exit signal: the stub stays out of the
+	 * core's plain waitpid(-1) and sends no SIGCHLD when it dies (we
+	 * wait with __WALL).
+	 */
+	pid = syscall(SYS_clone, 0L, 0L, 0L, 0L, 0L);
+	if (pid < 0) {
+		err = -errno;
+		ptrace_log(p, SBX_LOG_ERROR, "clone stub: %s", strerror(-err));
+		goto out_free;
+	}
+	if (pid == 0)
+		ptrace_stub_child(p, core);
+	as->pid = pid;
+
+	err = ptrace_wait(as, &status);
+	if (err) {
+		err = ptrace_start_failed(as, status);
+		goto out_free;
+	}
+	if (WSTOPSIG(status) != SIGTRAP) {
+		err = ptrace_start_failed(as, status);
+		goto out_kill;
+	}
+	/* EXITKILL: stubs die with their tracer, even on SIGKILL */
+	if (ptrace_call(PTRACE_SETOPTIONS, pid, 0,
+			PTRACE_O_EXITKILL | PTRACE_O_TRACESYSGOOD)) {
+		err = ptrace_failed(as, "PTRACE_SETOPTIONS");
+		goto out_kill;
+	}
+	if (ptrace_call(PTRACE_GETREGS, pid, 0, &as->inject)) {
+		err = ptrace_failed(as, "PTRACE_GETREGS");
+		goto out_kill;
+	}
+	as->inject.rip = p->stub + (ptrace_stub_syscall - ptrace_stub_code);
+	as->inject.eflags &= ~PTRACE_EFLAGS_TF;
+	ptrace_log(p, SBX_LOG_DEBUG, "stub %d traced by thread %d", (int)pid,
+		   (int)as->tracer);
+	*out = as;
+	return 0;
+
+out_kill:
+	ptrace_reap(as);
+out_free:
+	free(as);
+	return err;
+}
+
+/* ptrace_check_range - defence in depth: stay below the stub region. */
+static int ptrace_check_range(struct sbx_as *as, uint64_t addr, uint64_t len)
+{
+	if ((addr | len) & (PTRACE_STUB_PAGE - 1) || len == 0 ||
+	    addr < PTRACE_USER_MIN || addr > PTRACE_USER_MAX ||
+	    len > PTRACE_USER_MAX - addr) {
+		ptrace_log(as->p, SBX_LOG_ERROR,
+			   "range [%#llx, +%#llx) outside the user range",
+			   (unsigned long long)addr, (unsigned long long)len);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/*
+ * as_map - only the memory file for now.  Design note for donated files
+ * (the file-system work): keep a socketpair per stub, with the stub's end
+ * as its second fd; send the file with SCM_RIGHTS from the core, inject
+ * recvmsg to receive it at a free fd number, inject mmap, inject close.
+ * The stub then never holds more than the memory file and one socket.
+ */
+static int ptrace_as_map(struct sbx_as *as, uint64_t addr, uint64_t len,
+			 int prot, int fd, uint64_t offset, uint32_t flags)
+{
+	int mflags = MAP_FIXED;
+	long r;
+	int err;
+
+	err = ptrace_check_tracer(as, "as_map");
+	if (err)
+		return err;
+	err = ptrace_check_range(as, addr, len);
+	if (err)
+		return err;
+	if (prot & ~(PROT_READ | PROT_WRITE | PROT_EXEC))
+		return -EINVAL;
+	if (flags == SBX_MAP_SHARED)
+		mflags |= MAP_SHARED;
+	else if (flags == SBX_MAP_PRIVATE)
+		mflags |= MAP_PRIVATE;
+	else
+		return -EINVAL;
+	if (fd != as->p->svc->memfd) {
+		ptrace_log(as->p, SBX_LOG_ERROR,
+			   "as_map: fd %d is not the memory file; donated files are not supported yet",
+			   fd);
+		return -EOPNOTSUPP;
+	}
+	r = ptrace_inject(as, SYS_mmap, addr, len, prot, mflags,
+			  PTRACE_STUB_MEMFD, offset);
+	if (r < 0 && r > -4096)
+		return r;
+	if ((uint64_t)r != addr) {
+		ptrace_log(as->p, SBX_LOG_ERROR,
+			   "as_map: stub mapped %#lx instead of %#llx", r,
+			   (unsigned long long)addr);
+		return -EFAULT;
+	}
+	return 0;
+}
+
+static int ptrace_as_unmap(struct sbx_as *as, uint64_t addr, uint64_t len)
+{
+	int err = ptrace_check_tracer(as, "as_unmap");
+
+	if (err)
+		return err;
+	err = ptrace_check_range(as, addr, len);
+	if (err)
+		return err;
+	return ptrace_inject(as, SYS_munmap, addr, len, 0, 0, 0, 0);
+}
+
+static int ptrace_as_protect(struct sbx_as *as, uint64_t addr, uint64_t len,
+			     int prot)
+{
+	int err = ptrace_check_tracer(as, "as_protect");
+
+	if (err)
+		return err;
+	err = ptrace_check_range(as, addr, len);
+	if (err)
+		return err;
+	if (prot & ~(PROT_READ | PROT_WRITE | PROT_EXEC))
+		return -EINVAL;
+	return ptrace_inject(as, SYS_mprotect, addr, len, prot, 0, 0, 0);
+}
+
+/* as_destroy - may run on any thread: kill and waitpid need no tracer. */
+static void ptrace_as_destroy(struct sbx_as *as)
+{
+	if (!as)
+		return;
+	ptrace_reap(as);
+	free(as);
+}
+
+/* ---- contexts ----------------------------------------------------------- */
+
+static int ptrace_ctx_create(struct sbx_as *as, struct sbx_ctx **out)
+{
+	int err = ptrace_check_tracer(as, "ctx_create");
+
+	if (err)
+		return err;
+	if (as->has_ctx) {
+		ptrace_log(as->p, SBX_LOG_ERROR,
+			   "ctx_create: stub %d already has its one context (no MULTI_CTX)",
+			   (int)as->pid);
+		return -EAGAIN;
+	}
+	if (as->dead)
+		return -ESRCH;
+	as->has_ctx = true;
+	as->ctx.kicked = false;
+	as->ctx.regs_valid = false;
+	*out = &as->ctx;
+	return 0;
+}
+
+/*
+ * ctx_destroy - the stub itself belongs to the address space and dies in
+ * as_destroy; a later ctx_create may reuse it.
+ */
+static void ptrace_ctx_destroy(struct sbx_ctx *ctx)
+{
+	if (!ctx)
+		return;
+	ctx->as->has_ctx = false;
+}
+
+static int ptrace_interrupt(struct sbx_ctx *ctx)
+{
+	struct sbx_as *as = ctx->as;
+
+	/*
+	 * Only the 0 -> 1 transition sends a signal, and the tracer clears
+	 * the flag only when it sees that signal's stop: at most one of our
+	 * signals is ever in flight, so none is left over to be taken later
+	 * for a new interrupt.  SIGSTOP cannot be blocked and, to a tracee,
+	 * always gives a signal-delivery-stop (suppressed by the tracer, so
+	 * no group stop); if the stub is already stopped it stays pending
+	 * and stops the stub before it runs any instruction.
+	 */
+	if (atomic_exchange(&ctx->pending, 1))
+		return 0;
+	if (syscall(SYS_tgkill, as->pid, as->pid, PTRACE_INTR_SIG)) {
+		int err = errno;
+
+		atomic_store(&ctx->pending, 0);
+		return -err;
+	}
+	return 0;
+}
+
+static void ptrace_set_exit(struct sbx_exit *exit, uint32_t kind)
+{
+	exit->kind = kind;
+	exit->signo = 0;
+	exit->code = 0;
+	exit->access = 0;
+	exit->trapno = -1;
+	exit->addr = 0;
+}
+
+/*
+ * ptrace_fault - fill @exit for a fault signal stop, or return 1 when the
+ * signal was not a fault after all (sent by someone, si_code <= 0).
+ */
+static int ptrace_fault(struct sbx_ctx *ctx, int sig, struct sbx_exit *exit)
+{
+	struct sbx_as *as = ctx->as;
+	siginfo_t si;
+
+	if (ptrace_call(PTRACE_GETSIGINFO, as->pid, 0, &si))
+		return ptrace_failed(as, "PTRACE_GETSIGINFO");
+	if (si.si_code <= 0)
+		return 1;
+	ptrace_set_exit(exit, SBX_EXIT_FAULT);
+	exit->signo = sig;
+	exit->code = si.si_code;
+	exit->addr = (uintptr_t)si.si_addr;
+	return 0;
+}
+
+/*
+ * ptrace_put_regs - give the stub the core's registers, cheaply.  Each
+ * ptrace request costs 1-2 us here, SETREGS the most; after a system call
+ * the core has usually changed only rax, which one POKEUSER sets.
+ */
+static int ptrace_put_regs(struct sbx_ctx *ctx, const struct sbx_regs *regs)
+{
+	const uint64_t *want = (const uint64_t *)regs;
+	const uint64_t *have = (const uint64_t *)&ctx->regs;
+	struct sbx_as *as = ctx->as;
+	struct user_regs_struct r;
+	size_t i, n = sizeof(*regs) / 8, diff = n, ndiff = 0;
+
+	if (ctx->regs_valid) {
+		for (i = 0; i < n && ndiff < 2; i++) {
+			if (want[i] != have[i]) {
+				diff = i;
+				ndiff++;
+			}
+		}
+		if (ndiff == 0)
+			return 0;
+	}
+	/*
+	 * One general register or rip changed: POKEUSER it.  Not a -ERESTART*
+	 * value in rax while orig_rax says "in a syscall" (see below).
+	 */
+	if (ndiff == 1 &&
+	    (diff * 8 <= offsetof(struct user_regs_struct, rdi) ||
+	     diff * 8 == offsetof(struct user_regs_struct, rip)) &&
+	    !(diff * 8 == offsetof(struct user_regs_struct, rax) &&
+	      (int64_t)regs->orig_rax >= 0 && (int64_t)regs->rax >= -516 &&
+	      (int64_t)regs->rax <= -512)) {
+		if (ptrace_call(PTRACE_POKEUSR, as->pid, diff * 8, want[diff]))
+			return ptrace_failed(as, "PTRACE_POKEUSR");
+		return 0;
+	}
+
+	memcpy(&r, regs, sizeof(r));
+	/*
+	 * orig_rax -1: the kernel must not take a result the core put in
+	 * rax for a syscall to restart if a signal (our interrupt) stops the
+	 * stub on its way out.
+	 */
+	r.orig_rax = -1;
+	/* the kernel refuses null code/stack selectors */
+	if (!r.cs)
+		r.cs = as->inject.cs;
+	if (!r.ss)
+		r.ss = as->inject.ss;
+	if (ptrace_call(PTRACE_SETREGS, as->pid, 0, &r))
+		return ptrace_failed(as, "PTRACE_SETREGS");
+	return 0;
+}
+
+static int ptrace_switch_to(struct sbx_ctx *ctx, struct sbx_regs *regs,
+			    struct sbx_exit *exit)
+{
+	struct sbx_as *as = ctx->as;
+	int status, sig, err;
+
+	if (exit->size < sizeof(*exit))
+		return -EINVAL;
+	if (as->dead)
+		return -ESRCH;
+	if (ctx->kicked) {
+		/* the interrupt signal was already taken during an as_* op */
+		ctx->kicked = false;
+		ptrace_set_exit(exit, SBX_EXIT_INTERRUPT);
+		return 0;
+	}
+
+	err = ptrace_put_regs(ctx, regs);
+	if (err)
+		return err;
+	ctx->regs_valid = false;
+
+	for (;;) {
+		/* data 0: a fault or interrupt signal is not delivered */
+		if (ptrace_call(PTRACE_SYSEMU, as->pid, 0, 0))
+			return ptrace_failed(as, "PTRACE_SYSEMU");
+		err = ptrace_wait(as, &status);
+		if (err)
+			return err;
+		sig = WSTOPSIG(status);
+		if (sig == (SIGTRAP | 0x80)) {
+			ptrace_set_exit(exit, SBX_EXIT_SYSCALL);
+			break;
+		}
+		if (status >> 16) {
+			/* no PTRACE_O_TRACE* events are enabled */
+			ptrace_log(as->p, SBX_LOG_WARN,
+				   "stub %d: unexpected ptrace event %d",
+				   (int)as->pid, status >> 16);
+			continue;
+		}
+		if (sig == PTRACE_INTR_SIG) {
+			ptrace_interrupt_seen(ctx);
+			ptrace_set_exit(exit, SBX_EXIT_INTERRUPT);
+			break;
+		}
+		if (sig == SIGSEGV || sig == SIGBUS || sig == SIGFPE ||
+		    sig == SIGILL || sig == SIGTRAP) {
+			err = ptrace_fault(ctx, sig, exit);
+			if (err < 0)
+				return err;
+			if (err == 0)
+				break;
+		}
+		/* any other host signal (sent by someone else): suppressed */
+		ptrace_set_exit(exit, SBX_EXIT_INTERRUPT);
+		break;
+	}
+
+	if (ptrace_call(PTRACE_GETREGS, as->pid, 0, &ctx->regs))
+		return ptrace_failed(as, "PTRACE_GETREGS");
+	ctx->regs_valid = true;
+	memcpy(regs, &ctx->regs, sizeof(*regs));
+	if (exit->kind == SBX_EXIT_FAULT && sig != SIGSEGV && sig != SIGBUS &&
+	    !exit->addr)
+		exit->addr = regs->rip;
+	return 0;
+}
+
+/* ---- FPU state ---------------------------------------------------------- */
+
+/* ptrace_xstate_size - size of the NT_X86_XSTATE regset, 1 if absent. */
+static size_t ptrace_xstate_size(struct sbx_as *as)
+{
+	size_t len = 64 * 1024;
+	struct iovec iov;
+	void *buf;
+
+	if (as->xstate_size)
+		return as->xstate_size;
+	buf = malloc(len);
+	if (!buf)
+		return 0;
+	iov.iov_base = buf;
+	iov.iov_len = len;
+	if (ptrace_call(PTRACE_GETREGSET, as->pid, NT_X86_XSTATE, &iov))
+		as->xstate_size = 1;
+	else
+		as->xstate_size = iov.iov_len;
+	free(buf);
+	return as->xstate_size;
+}
+
+static int ptrace_ctx_get_fpstate(struct sbx_ctx *ctx, void *buf, size_t len)
+{
+	struct sbx_as *as = ctx->as;
+	struct iovec iov = { buf, len & ~(size_t)7 };
+	int err = ptrace_check_tracer(as, "ctx_get_fpstate");
+
+	if (err)
+		return err;
+	if (len < 512)
+		return -ENOSPC;
+	if (!ptrace_call(PTRACE_GETREGSET, as->pid, NT_X86_XSTATE, &iov))
+		return iov.iov_len;
+	if (errno != EINVAL && errno != ENODEV)
+		return ptrace_failed(as, "PTRACE_GETREGSET");
+	/* no XSAVE: the 512-byte FXSAVE area alone */
+	iov.iov_len = 512;
+	if (ptrace_call(PTRACE_GETREGSET, as->pid, NT_PRFPREG, &iov))
+		return ptrace_failed(as, "PTRACE_GETREGSET");
+	return iov.iov_len;
+}
+
+static int ptrace_ctx_set_fpstate(struct sbx_ctx *ctx, const void *buf,
+				  size_t len)
+{
+	struct sbx_as *as = ctx->as;
+	struct iovec iov = { (void *)buf, 512 };
+	size_t size;
+	void *full;
+	int err = ptrace_check_tracer(as, "ctx_set_fpstate");
+
+	if (err)
+		return err;
+	if (len < 512)
+		return -ENOSPC;
+	size = ptrace_xstate_size(as);
+	if (size == 0)
+		return -ENOMEM;
+	if (size == 1) {
+		if (ptrace_call(PTRACE_SETREGSET, as->pid, NT_PRFPREG, &iov))
+			return ptrace_failed(as, "PTRACE_SETREGSET");
+		return 512;
+	}
+	if (len >= size) {
+		/* the kernel takes only a whole XSAVE area */
+		iov.iov_len = size;
+		if (ptrace_call(PTRACE_SETREGSET, as->pid, NT_X86_XSTATE, &iov))
+			return ptrace_failed(as, "PTRACE_SETREGSET");
+		return size;
+	}
+
+	/* a short buffer: overlay it on the current state */
+	full = malloc(size);
+	if (!full)
+		return -ENOMEM;
+	iov.iov_base = full;
+	iov.iov_len = size;
+	if (ptrace_call(PTRACE_GETREGSET, as->pid, NT_X86_XSTATE, &iov)) {
+		err = ptrace_failed(as, "PTRACE_GETREGSET");
+		goto out_free;
+	}
+	memcpy(full, buf, len);
+	if (len < 576) {
+		/* no XSAVE header given: make the legacy FP/SSE area count */
+		uint64_t bv;
+
+		memcpy(&bv, (char *)full + 512, sizeof(bv));
+		bv |= 3;
+		memcpy((char *)full + 512, &bv, sizeof(bv));
+	}
+	if (ptrace_call(PTRACE_SETREGSET, as->pid, NT_X86_XSTATE, &iov)) {
+		err = ptrace_failed(as, "PTRACE_SETREGSET");
+		goto out_free;
+	}
+	err = len;
+out_free:
+	free(full);
+	return err;
+}
+
+/* ---- entry ---------------------------------------------------------------- */
+
+static const struct sbx_platform_ops ptrace_ops = {
+	.size = sizeof(struct sbx_platform_ops),
+	.init = ptrace_init,
+	.fini = ptrace_fini,
+	.describe = ptrace_describe,
+	.seccomp_rules = ptrace_seccomp_rules,
+	.as_create = ptrace_as_create,
+	.as_map = ptrace_as_map,
+	.as_unmap = ptrace_as_unmap,
+	.as_protect = ptrace_as_protect,
+	.as_destroy = ptrace_as_destroy,
+	.ctx_create = ptrace_ctx_create,
+	.switch_to = ptrace_switch_to,
+	.interrupt = ptrace_interrupt,
+	.ctx_destroy = ptrace_ctx_destroy,
+	.ctx_get_fpstate = ptrace_ctx_get_fpstate,
+	.ctx_set_fpstate = ptrace_ctx_set_fpstate,
+	.ctl = NULL,
+};
+
+static const struct sbx_plugin_desc ptrace_desc = {
+	.size = sizeof(struct sbx_plugin_desc),
+	.kind = SBX_PLUGIN_PLATFORM,
+	.abi_major = SBX_PLATFORM_ABI_MAJOR,
+	.abi_minor = SBX_PLATFORM_ABI_MINOR,
+	.name = "ptrace",
+	.description = "stub processes driven with PTRACE_SYSEMU",
+	.ops = &ptrace_ops,
+};
+
+SBX_EXPORT const struct sbx_plugin_desc *sbx_plugin_entry(void)
+{
+	return &ptrace_desc;
+}

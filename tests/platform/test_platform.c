@@ -1,0 +1,923 @@
+/*
+ * Platform conformance suite: one Check suite run against any platform
+ * plugin, named by path in SBX_PLATFORM_PLUGIN.  It drives the plugin
+ * directly through harness.c (no core): maps code blobs (blobs.S) from its
+ * own memory file and checks what switch_to() reports.
+ *
+ * Divided into: fixture and helpers; system calls and registers; faults;
+ * memory; interrupts; FPU state; lifecycle (many address spaces, a killed
+ * core, limits, threads, options); the suite.  Exit 77 (skip) when the
+ * platform reports -ENODEV (e.g. kvm without /dev/kvm).
+ */
+#define _GNU_SOURCE
+#include <check.h>
+#include <dirent.h>
+#include <errno.h>
+#include <pthread.h>
+#include <seccomp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+
+#include "../unit/runner.h"
+#include "harness.h"
+
+/* Application layout: memory-file offsets and where they are mapped. */
+#define CODE	 0x400000ULL
+#define CODE_OFF 0x0ULL
+#define CODE_LEN 0x4000ULL
+#define DATA	 0x500000ULL
+#define DATA_OFF 0x10000ULL
+#define DATA_LEN 0x10000ULL
+#define RO	 0x510000ULL
+#define RO_OFF	 0x20000ULL
+#define NONE	 0x600000ULL
+
+extern const char blobs_start[], blobs_end[], blob_syscall[],
+	blob_syscall_ret[], blob_regs[], blob_read_unmapped[], blob_write_ro[],
+	blob_exec_data[], blob_ud2[], blob_after_ud2[], blob_int3[],
+	blob_after_int3[], blob_div0_insn[], blob_div0[], blob_shared[],
+	blob_store[], blob_load[], blob_spin[], blob_xmm0[], blob_count[];
+
+#define B(label) (CODE + (uint64_t)((label) - blobs_start))
+
+static struct harness H;
+static struct sbx_as *AS;
+static struct sbx_ctx *CTX;
+
+/* ---- fixture and helpers ------------------------------------------------ */
+
+static const char *plugin_path(void)
+{
+	return getenv("SBX_PLATFORM_PLUGIN");
+}
+
+static void map_layout(struct sbx_as *as)
+{
+	ck_assert_int_eq(H.ops->as_map(as, CODE, CODE_LEN,
+				       PROT_READ | PROT_EXEC, H.memfd, CODE_OFF,
+				       SBX_MAP_SHARED), 0);
+	ck_assert_int_eq(H.ops->as_map(as, DATA, DATA_LEN,
+				       PROT_READ | PROT_WRITE, H.memfd,
+				       DATA_OFF, SBX_MAP_SHARED), 0);
+	ck_assert_int_eq(H.ops->as_map(as, RO, 0x1000, PROT_READ, H.memfd,
+				       RO_OFF, SBX_MAP_SHARED), 0);
+}
+
+static void setup(void)
+{
+	int err = harness_open(&H, plugin_path(), NULL);
+
+	ck_assert_msg(err == 0, "init: %s", strerror(-err));
+	memcpy(H.mem + CODE_OFF, blobs_start, blobs_end - blobs_start);
+	ck_assert_int_eq(H.ops->as_create(H.p, &AS), 0);
+	map_layout(AS);
+	ck_assert_int_eq(H.ops->ctx_create(AS, &CTX), 0);
+}
+
+static void teardown(void)
+{
+	if (CTX)
+		H.ops->ctx_destroy(CTX);
+	if (AS)
+		H.ops->as_destroy(AS);
+	CTX = NULL;
+	AS = NULL;
+	harness_close(&H);
+}
+
+static uint64_t *data64(uint64_t off)
+{
+	return (uint64_t *)(H.mem + DATA_OFF + off);
+}
+
+static int run(struct sbx_regs *r, struct sbx_exit *e)
+{
+	memset(e, 0, sizeof(*e));
+	e->size = sizeof(*e);
+	return H.ops->switch_to(CTX, r, e);
+}
+
+/* run and expect a system call numbered @nr */
+static void run_syscall(struct sbx_regs *r, uint64_t nr)
+{
+	struct sbx_exit e;
+
+	ck_assert_int_eq(run(r, &e), 0);
+	ck_assert_msg(e.kind == SBX_EXIT_SYSCALL,
+		      "exit kind %u signo %d addr %#llx rip %#llx", e.kind,
+		      e.signo, (unsigned long long)e.addr,
+		      (unsigned long long)r->rip);
+	ck_assert_uint_eq(r->orig_rax, nr);
+}
+
+static void run_fault(struct sbx_regs *r, struct sbx_exit *e, int signo)
+{
+	ck_assert_int_eq(run(r, e), 0);
+	ck_assert_msg(e->kind == SBX_EXIT_FAULT && e->signo == signo,
+		      "exit kind %u signo %d (want fault %d), rip %#llx",
+		      e->kind, e->signo, signo, (unsigned long long)r->rip);
+}
+
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* ---- system calls and registers ----------------------------------------- */
+
+START_TEST(test_platform_describe)
+{
+	struct sbx_platform_info info = { .size = sizeof(info) };
+
+	ck_assert_int_eq(H.ops->describe(H.p, &info), 0);
+	ck_assert(info.user_min >= 0x1000);
+	ck_assert(info.user_max > NONE + 0x1000);
+	ck_assert(info.user_max <= 0x800000000000ULL);
+	ck_assert(info.flags & SBX_PLATFORM_MULTI_AS);
+	ck_assert_str_eq(H.desc->name, H.desc->name);
+}
+END_TEST
+
+START_TEST(test_platform_syscall)
+{
+	struct sbx_regs r;
+
+	harness_regs(&r, B(blob_syscall), DATA + 0x8000);
+	run_syscall(&r, 500);
+	ck_assert_uint_eq(r.rdi, 0x11);
+	ck_assert_uint_eq(r.rsi, 0x22);
+	ck_assert_uint_eq(r.rdx, 0x33);
+	ck_assert_uint_eq(r.r10, 0x44);
+	ck_assert_uint_eq(r.r8, 0x55);
+	ck_assert_uint_eq(r.r9, 0x66);
+	ck_assert_uint_eq(r.rip, B(blob_syscall_ret));
+	ck_assert_uint_eq(r.rcx, B(blob_syscall_ret));
+
+	r.rax = 0x1234567;
+	run_syscall(&r, 60);
+	ck_assert_uint_eq(r.rdi, 7);
+	ck_assert_uint_eq(*data64(0), 0x1234567);
+}
+END_TEST
+
+START_TEST(test_platform_regs)
+{
+	static const char magic[8] = "fsbase!";
+	struct sbx_regs r;
+	uint64_t want[16];
+	int i;
+
+	memcpy(data64(0x800), magic, 8);
+	harness_regs(&r, B(blob_regs), DATA + 0x8000);
+	for (i = 0; i < 16; i++)
+		want[i] = 0x1000000000000001ULL * (i + 1) + 0x0102030405060708ULL;
+	want[7] = DATA + 0x7000; /* rsp */
+	r.rax = want[0];
+	r.rbx = want[1];
+	r.rcx = want[2];
+	r.rdx = want[3];
+	r.rsi = want[4];
+	r.rdi = want[5];
+	r.rbp = want[6];
+	r.rsp = want[7];
+	r.r8 = want[8];
+	r.r9 = want[9];
+	r.r10 = want[10];
+	r.r11 = want[11];
+	r.r12 = want[12];
+	r.r13 = want[13];
+	r.r14 = want[14];
+	r.r15 = want[15];
+	r.fs_base = DATA + 0x800;
+	run_syscall(&r, 60);
+	for (i = 0; i < 16; i++)
+		ck_assert_msg(*data64(8 * i) == want[i], "reg %d: %#llx != %#llx",
+			      i, (unsigned long long)*data64(8 * i),
+			      (unsigned long long)want[i]);
+	ck_assert_mem_eq(data64(128), magic, 8);
+	/* kept across the exit (rax, rcx, r11 are the syscall's) */
+	ck_assert_uint_eq(r.rbx, want[1]);
+	ck_assert_uint_eq(r.rbp, want[6]);
+	ck_assert_uint_eq(r.rsp, want[7]);
+	ck_assert_uint_eq(r.r15, want[15]);
+	ck_assert_uint_eq(r.fs_base, DATA + 0x800);
+}
+END_TEST
+
+/* ---- faults --------------------------------------------------------------- */
+
+START_TEST(test_platform_fault_read_unmapped)
+{
+	struct sbx_regs r;
+	struct sbx_exit e;
+
+	harness_regs(&r, B(blob_read_unmapped), DATA + 0x8000);
+	run_fault(&r, &e, SIGSEGV);
+	ck_assert_int_eq(e.code, SEGV_MAPERR);
+	ck_assert_uint_eq(e.addr, NONE);
+	ck_assert_uint_eq(r.rip, B(blob_read_unmapped));
+}
+END_TEST
+
+START_TEST(test_platform_fault_write_readonly)
+{
+	struct sbx_regs r;
+	struct sbx_exit e;
+
+	harness_regs(&r, B(blob_write_ro), DATA + 0x8000);
+	run_fault(&r, &e, SIGSEGV);
+	ck_assert_int_eq(e.code, SEGV_ACCERR);
+	ck_assert_uint_eq(e.addr, RO);
+	ck_assert_uint_eq(r.rip, B(blob_write_ro));
+}
+END_TEST
+
+START_TEST(test_platform_fault_exec_noexec)
+{
+	struct sbx_regs r;
+	struct sbx_exit e;
+
+	harness_regs(&r, B(blob_exec_data), DATA + 0x8000);
+	run_fault(&r, &e, SIGSEGV);
+	ck_assert_uint_eq(e.addr, DATA);
+	ck_assert_uint_eq(r.rip, DATA);
+}
+END_TEST
+
+START_TEST(test_platform_fault_ud2)
+{
+	struct sbx_regs r;
+	struct sbx_exit e;
+
+	harness_regs(&r, B(blob_ud2), DATA + 0x8000);
+	run_fault(&r, &e, SIGILL);
+	ck_assert_uint_eq(e.addr, B(blob_ud2));
+	ck_assert_uint_eq(r.rip, B(blob_ud2));
+	/* the signal is not delivered: skip the insn and carry on */
+	r.rip = B(blob_after_ud2);
+	run_syscall(&r, 60);
+}
+END_TEST
+
+START_TEST(test_platform_fault_int3)
+{
+	struct sbx_regs r;
+	struct sbx_exit e;
+
+	harness_regs(&r, B(blob_int3), DATA + 0x8000);
+	run_fault(&r, &e, SIGTRAP);
+	ck_assert_uint_eq(r.rip, B(blob_after_int3));
+	run_syscall(&r, 60);
+}
+END_TEST
+
+START_TEST(test_platform_fault_div0)
+{
+	struct sbx_regs r;
+	struct sbx_exit e;
+
+	harness_regs(&r, B(blob_div0), DATA + 0x8000);
+	run_fault(&r, &e, SIGFPE);
+	ck_assert_int_eq(e.code, FPE_INTDIV);
+	ck_assert_uint_eq(e.addr, B(blob_div0_insn));
+	ck_assert_uint_eq(r.rip, B(blob_div0_insn));
+}
+END_TEST
+
+/* ---- memory ----------------------------------------------------------------- */
+
+START_TEST(test_platform_protect_unmap)
+{
+	struct sbx_regs r;
+	struct sbx_exit e;
+
+	harness_regs(&r, B(blob_store), DATA + 0x8000);
+	run_syscall(&r, 60);
+	ck_assert_uint_eq(*data64(0x300), 0x42);
+
+	ck_assert_int_eq(H.ops->as_protect(AS, DATA, 0x1000, PROT_READ), 0);
+	harness_regs(&r, B(blob_store), DATA + 0x8000);
+	run_fault(&r, &e, SIGSEGV);
+	ck_assert_int_eq(e.code, SEGV_ACCERR);
+	ck_assert_uint_eq(e.addr, DATA + 0x300);
+
+	ck_assert_int_eq(H.ops->as_protect(AS, DATA, 0x1000,
+					   PROT_READ | PROT_WRITE), 0);
+	*data64(0x300) = 0;
+	harness_regs(&r, B(blob_store), DATA + 0x8000);
+	run_syscall(&r, 60);
+	ck_assert_uint_eq(*data64(0x300), 0x42);
+
+	ck_assert_int_eq(H.ops->as_unmap(AS, DATA, 0x1000), 0);
+	harness_regs(&r, B(blob_load), DATA + 0x8000);
+	run_fault(&r, &e, SIGSEGV);
+	ck_assert_int_eq(e.code, SEGV_MAPERR);
+	ck_assert_uint_eq(e.addr, DATA + 0x300);
+	/* unmapping what is not mapped is fine */
+	ck_assert_int_eq(H.ops->as_unmap(AS, DATA, 0x1000), 0);
+
+	/* map it back at another file offset: the blob sees that page */
+	*(uint64_t *)(H.mem + 0x30000 + 0x300) = 0x77;
+	ck_assert_int_eq(H.ops->as_map(AS, DATA, 0x1000, PROT_READ, H.memfd,
+				       0x30000, SBX_MAP_SHARED), 0);
+	harness_regs(&r, B(blob_load), DATA + 0x8000);
+	run_syscall(&r, 60);
+	ck_assert_uint_eq(r.rdi, 0x77);
+}
+END_TEST
+
+START_TEST(test_platform_map_bad_args)
+{
+	struct sbx_platform_info info = { .size = sizeof(info) };
+
+	ck_assert_int_eq(H.ops->describe(H.p, &info), 0);
+	/* above user_max: the platform's own region */
+	ck_assert_int_lt(H.ops->as_map(AS, info.user_max, 0x1000, PROT_READ,
+				       H.memfd, 0, SBX_MAP_SHARED), 0);
+	ck_assert_int_lt(H.ops->as_map(AS, info.user_max - 0x1000, 0x2000,
+				       PROT_READ, H.memfd, 0, SBX_MAP_SHARED),
+			 0);
+	ck_assert_int_lt(H.ops->as_unmap(AS, info.user_max, 0x1000), 0);
+	ck_assert_int_lt(H.ops->as_protect(AS, info.user_max, 0x1000,
+					   PROT_READ | PROT_WRITE), 0);
+}
+END_TEST
+
+START_TEST(test_platform_shared_memory)
+{
+	struct sbx_regs r;
+
+	*data64(0x100) = 41;
+	harness_regs(&r, B(blob_shared), DATA + 0x8000);
+	run_syscall(&r, 60);
+	ck_assert_uint_eq(*data64(0x108), 42);
+	/* and again: the core's write is seen without any remapping */
+	*data64(0x100) = 1000;
+	harness_regs(&r, B(blob_shared), DATA + 0x8000);
+	run_syscall(&r, 60);
+	ck_assert_uint_eq(*data64(0x108), 1001);
+}
+END_TEST
+
+/* ---- interrupts ------------------------------------------------------------- */
+
+static void *interrupt_later(void *arg)
+{
+	usleep(100 * 1000);
+	H.ops->interrupt(CTX);
+	return arg;
+}
+
+START_TEST(test_platform_interrupt_running)
+{
+	struct sbx_regs r;
+	struct sbx_exit e;
+	pthread_t th;
+	double t0;
+
+	harness_regs(&r, B(blob_spin), DATA + 0x8000);
+	ck_assert_int_eq(pthread_create(&th, NULL, interrupt_later, NULL), 0);
+	t0 = now();
+	ck_assert_int_eq(run(&r, &e), 0);
+	ck_assert_uint_eq(e.kind, SBX_EXIT_INTERRUPT);
+	ck_assert_msg(now() - t0 < 1.0, "interrupt took %.3f s", now() - t0);
+	ck_assert_uint_eq(r.rip, B(blob_spin));
+	pthread_join(th, NULL);
+
+	/* the blob can go on; no interrupt is left over */
+	*data64(0x400) = 0;
+	r.rip = B(blob_count);
+	run_syscall(&r, 39);
+	run_syscall(&r, 39);
+	ck_assert_uint_eq(*data64(0x400), 2);
+}
+END_TEST
+
+START_TEST(test_platform_interrupt_before)
+{
+	struct sbx_regs r;
+	struct sbx_exit e;
+	double t0;
+
+	*data64(0x400) = 0;
+	harness_regs(&r, B(blob_count), DATA + 0x8000);
+	/* two interrupts before running: one prompt exit, no progress */
+	ck_assert_int_eq(H.ops->interrupt(CTX), 0);
+	ck_assert_int_eq(H.ops->interrupt(CTX), 0);
+	t0 = now();
+	ck_assert_int_eq(run(&r, &e), 0);
+	ck_assert_uint_eq(e.kind, SBX_EXIT_INTERRUPT);
+	ck_assert(now() - t0 < 0.5);
+	ck_assert_uint_eq(r.rip, B(blob_count));
+	ck_assert_uint_eq(*data64(0x400), 0);
+	/* then it runs normally, and stays normal */
+	run_syscall(&r, 39);
+	ck_assert_uint_eq(*data64(0x400), 1);
+	run_syscall(&r, 39);
+	run_syscall(&r, 39);
+	ck_assert_uint_eq(*data64(0x400), 3);
+}
+END_TEST
+
+START_TEST(test_platform_interrupt_during_as_op)
+{
+	struct sbx_regs r;
+	struct sbx_exit e;
+
+	*data64(0x400) = 0;
+	harness_regs(&r, B(blob_count), DATA + 0x8000);
+	run_syscall(&r, 39);
+	/* an interrupt while the core changes the address space */
+	ck_assert_int_eq(H.ops->interrupt(CTX), 0);
+	ck_assert_int_eq(H.ops->as_protect(AS, RO, 0x1000, PROT_READ), 0);
+	ck_assert_int_eq(run(&r, &e), 0);
+	ck_assert_uint_eq(e.kind, SBX_EXIT_INTERRUPT);
+	ck_assert_uint_eq(*data64(0x400), 1);
+	run_syscall(&r, 39);
+	ck_assert_uint_eq(*data64(0x400), 2);
+	run_syscall(&r, 39);
+}
+END_TEST
+
+START_TEST(test_platform_interrupt_after_fault)
+{
+	struct sbx_regs r;
+	struct sbx_exit e;
+
+	/* an interrupt that comes after the exit is an interrupt, not a fault */
+	harness_regs(&r, B(blob_ud2), DATA + 0x8000);
+	run_fault(&r, &e, SIGILL);
+	ck_assert_int_eq(H.ops->interrupt(CTX), 0);
+	r.rip = B(blob_after_ud2);
+	ck_assert_int_eq(run(&r, &e), 0);
+	ck_assert_uint_eq(e.kind, SBX_EXIT_INTERRUPT);
+	ck_assert_uint_eq(r.rip, B(blob_after_ud2));
+	run_syscall(&r, 60);
+}
+END_TEST
+
+static volatile int storm_done;
+
+static void *interrupt_storm(void *arg)
+{
+	int i;
+
+	for (i = 0; i < 300; i++) {
+		H.ops->interrupt(CTX);
+		usleep(500 + (i % 7) * 100);
+	}
+	storm_done = 1;
+	return arg;
+}
+
+/*
+ * Interrupts racing with every kind of exit: none turns into a fault, the
+ * blob never loses or repeats a step, and once they stop, at most one
+ * interrupt is still reported.
+ */
+START_TEST(test_platform_interrupt_storm)
+{
+	uint64_t syscalls = 0, interrupts = 0, after = 0;
+	struct sbx_regs r;
+	struct sbx_exit e;
+	pthread_t th;
+	int i;
+
+	*data64(0x400) = 0;
+	harness_regs(&r, B(blob_count), DATA + 0x8000);
+	storm_done = 0;
+	ck_assert_int_eq(pthread_create(&th, NULL, interrupt_storm, NULL), 0);
+	while (!storm_done) {
+		ck_assert_int_eq(run(&r, &e), 0);
+		ck_assert(e.kind == SBX_EXIT_SYSCALL ||
+			  e.kind == SBX_EXIT_INTERRUPT);
+		if (e.kind == SBX_EXIT_SYSCALL) {
+			ck_assert_uint_eq(r.orig_rax, 39);
+			syscalls++;
+		} else {
+			interrupts++;
+		}
+	}
+	pthread_join(th, NULL);
+	for (i = 0; i < 100; i++) {
+		ck_assert_int_eq(run(&r, &e), 0);
+		if (e.kind == SBX_EXIT_INTERRUPT)
+			after++;
+		else
+			syscalls++;
+	}
+	ck_assert_uint_le(after, 1);
+	ck_assert_uint_gt(interrupts, 0);
+	ck_assert_uint_eq(*data64(0x400), syscalls);
+}
+END_TEST
+
+/* ---- FPU state ----------------------------------------------------------------- */
+
+START_TEST(test_platform_fpstate)
+{
+	static const uint8_t xmm0[16] = "0123456789abcdef";
+	size_t len = 64 * 1024;
+	uint8_t *buf = calloc(1, len);
+	struct sbx_regs r;
+	uint64_t bv;
+	int n;
+
+	ck_assert_ptr_nonnull(buf);
+	ck_assert_int_eq(H.ops->ctx_get_fpstate(CTX, buf, 100), -ENOSPC);
+	n = H.ops->ctx_get_fpstate(CTX, buf, len);
+	ck_assert_int_ge(n, 512);
+	memcpy(buf + 160, xmm0, 16); /* FXSAVE: xmm0 at byte 160 */
+	if (n >= 576) {
+		/* XSAVE header: mark x87 and SSE state as present */
+		memcpy(&bv, buf + 512, 8);
+		bv |= 3;
+		memcpy(buf + 512, &bv, 8);
+	}
+	ck_assert_int_eq(H.ops->ctx_set_fpstate(CTX, buf, n), n);
+
+	memset(buf, 0, len);
+	ck_assert_int_eq(H.ops->ctx_get_fpstate(CTX, buf, len), n);
+	ck_assert_mem_eq(buf + 160, xmm0, 16);
+
+	harness_regs(&r, B(blob_xmm0), DATA + 0x8000);
+	run_syscall(&r, 60);
+	ck_assert_mem_eq(data64(0x200), xmm0, 16);
+
+	/* a legacy-only (512-byte) set works too */
+	memcpy(buf + 160, "fedcba9876543210", 16);
+	ck_assert_int_ge(H.ops->ctx_set_fpstate(CTX, buf, 512), 512);
+	harness_regs(&r, B(blob_xmm0), DATA + 0x8000);
+	run_syscall(&r, 60);
+	ck_assert_mem_eq(data64(0x200), "fedcba9876543210", 16);
+	free(buf);
+}
+END_TEST
+
+/* ---- lifecycle ------------------------------------------------------------------ */
+
+static int count_fds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *de;
+	int n = 0;
+
+	ck_assert_ptr_nonnull(d);
+	while ((de = readdir(d)))
+		if (de->d_name[0] != '.')
+			n++;
+	closedir(d);
+	return n;
+}
+
+/* children of every thread of this process, from /proc */
+static int list_children(pid_t *pids, int max)
+{
+	DIR *d = opendir("/proc/self/task");
+	struct dirent *de;
+	char path[300];
+	int n = 0;
+
+	ck_assert_ptr_nonnull(d);
+	while ((de = readdir(d))) {
+		FILE *f;
+		int pid;
+
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/proc/self/task/%s/children",
+			 de->d_name);
+		f = fopen(path, "r");
+		if (!f)
+			continue;
+		while (fscanf(f, "%d", &pid) == 1)
+			if (n < max)
+				pids[n++] = pid;
+		fclose(f);
+	}
+	closedir(d);
+	return n;
+}
+
+START_TEST(test_platform_many_address_spaces)
+{
+	struct sbx_regs r;
+	struct sbx_as *as;
+	int fds, i, status;
+	pid_t kids[8];
+
+	H.ops->ctx_destroy(CTX);
+	H.ops->as_destroy(AS);
+	CTX = NULL;
+	AS = NULL;
+
+	fds = count_fds();
+	for (i = 0; i < 100; i++) {
+		ck_assert_int_eq(H.ops->as_create(H.p, &as), 0);
+		if (i % 10 == 0) {
+			/* some of them run a little */
+			AS = as;
+			map_layout(as);
+			ck_assert_int_eq(H.ops->ctx_create(as, &CTX), 0);
+			harness_regs(&r, B(blob_syscall), DATA + 0x8000);
+			run_syscall(&r, 500);
+			H.ops->ctx_destroy(CTX);
+			CTX = NULL;
+			AS = NULL;
+		}
+		H.ops->as_destroy(as);
+	}
+	ck_assert_int_eq(count_fds(), fds);
+	ck_assert_int_eq(list_children(kids, 8), 0);
+	ck_assert_int_eq(waitpid(-1, &status, WNOHANG | __WALL), -1);
+	ck_assert_int_eq(errno, ECHILD);
+}
+END_TEST
+
+/* A core killed with SIGKILL leaves no stubs behind. */
+START_TEST(test_platform_killed_core_leaves_no_stubs)
+{
+	pid_t core, kids[16];
+	int pipefd[2], n = 0, i, status;
+	double t0;
+
+	teardown();
+	/* orphans come to us, so we can see them die and reap them */
+	ck_assert_int_eq(prctl(PR_SET_CHILD_SUBREAPER, 1), 0);
+	ck_assert_int_eq(pipe(pipefd), 0);
+	core = fork();
+	ck_assert_int_ge(core, 0);
+	if (core == 0) {
+		struct sbx_as *as[3];
+
+		close(pipefd[0]);
+		if (harness_open(&H, plugin_path(), NULL))
+			_exit(1);
+		for (i = 0; i < 3; i++)
+			if (H.ops->as_create(H.p, &as[i]))
+				_exit(2);
+		n = list_children(kids, 16);
+		if (write(pipefd[1], kids, n * sizeof(pid_t)) < 0)
+			_exit(3);
+		close(pipefd[1]);
+		kill(getpid(), SIGKILL);
+		_exit(4);
+	}
+	close(pipefd[1]);
+	while ((i = read(pipefd[0], (char *)kids + n, sizeof(kids) - n)) > 0)
+		n += i;
+	close(pipefd[0]);
+	n /= sizeof(pid_t);
+	fprintf(stderr, "# %d stub processes to watch\n", n);
+	ck_assert_int_eq(waitpid(core, &status, 0), core);
+	/* ptrace and systrap have stub processes; kvm has none */
+	ck_assert_int_le(n, 3);
+	ck_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+
+	t0 = now();
+	for (i = 0; i < n; i++) {
+		pid_t r;
+
+		while ((r = waitpid(kids[i], &status, WNOHANG | __WALL)) == 0 &&
+		       now() - t0 < 1.0)
+			usleep(1000);
+		ck_assert_msg(r == kids[i] || (r < 0 && errno == ECHILD),
+			      "stub %d still alive after 1 s", kids[i]);
+	}
+	for (i = 0; i < n; i++)
+		ck_assert_msg(kill(kids[i], 0) < 0, "stub %d still exists",
+			      kids[i]);
+}
+END_TEST
+
+START_TEST(test_platform_stub_killed)
+{
+	struct sbx_regs r;
+	struct sbx_exit e;
+	pid_t kids[8];
+	int n, i;
+
+	/* only for platforms with stub processes */
+	n = list_children(kids, 8);
+	if (n == 0)
+		return;
+	for (i = 0; i < n; i++)
+		kill(kids[i], SIGKILL);
+	harness_regs(&r, B(blob_spin), DATA + 0x8000);
+	ck_assert_int_lt(run(&r, &e), 0);
+	ck_assert_int_lt(run(&r, &e), 0);
+}
+END_TEST
+
+START_TEST(test_platform_contexts_per_as)
+{
+	struct sbx_platform_info info = { .size = sizeof(info) };
+	struct sbx_ctx *c2;
+	struct sbx_regs r;
+	int err;
+
+	ck_assert_int_eq(H.ops->describe(H.p, &info), 0);
+	err = H.ops->ctx_create(AS, &c2);
+	if (info.flags & SBX_PLATFORM_MULTI_CTX) {
+		ck_assert_int_eq(err, 0);
+		H.ops->ctx_destroy(c2);
+	} else {
+		ck_assert_int_eq(err, -EAGAIN);
+	}
+	/* destroy and create again: the address space stays usable */
+	H.ops->ctx_destroy(CTX);
+	CTX = NULL;
+	ck_assert_int_eq(H.ops->ctx_create(AS, &CTX), 0);
+	harness_regs(&r, B(blob_syscall), DATA + 0x8000);
+	run_syscall(&r, 500);
+}
+END_TEST
+
+static void *other_thread_map(void *arg)
+{
+	*(int *)arg = H.ops->as_map(AS, DATA, 0x1000, PROT_READ, H.memfd,
+				    DATA_OFF, SBX_MAP_SHARED);
+	return NULL;
+}
+
+START_TEST(test_platform_other_thread)
+{
+	struct sbx_regs r;
+	pthread_t th;
+	int err = 1;
+
+	/* the ABI allows this for an address space only from its threads */
+	ck_assert_int_eq(pthread_create(&th, NULL, other_thread_map, &err), 0);
+	pthread_join(th, NULL);
+	ck_assert(err == 0 || err == -EPERM);
+	harness_regs(&r, B(blob_syscall), DATA + 0x8000);
+	run_syscall(&r, 500);
+}
+END_TEST
+
+START_TEST(test_platform_options)
+{
+	static const char *const bad[] = { "no-such-option", "1", NULL };
+	struct harness h2;
+
+	ck_assert_int_eq(harness_open(&h2, plugin_path(), bad), -EINVAL);
+}
+END_TEST
+
+START_TEST(test_platform_two_instances)
+{
+	struct harness h2;
+	struct sbx_as *as2;
+	struct sbx_ctx *c2;
+	struct sbx_regs r;
+	struct sbx_exit e;
+
+	ck_assert_int_eq(harness_open(&h2, plugin_path(), NULL), 0);
+	memcpy(h2.mem + CODE_OFF, blobs_start, blobs_end - blobs_start);
+	ck_assert_int_eq(h2.ops->as_create(h2.p, &as2), 0);
+	ck_assert_int_eq(h2.ops->as_map(as2, CODE, CODE_LEN,
+					PROT_READ | PROT_EXEC, h2.memfd, 0,
+					SBX_MAP_SHARED), 0);
+	ck_assert_int_eq(h2.ops->ctx_create(as2, &c2), 0);
+	harness_regs(&r, B(blob_syscall), DATA + 0x8000);
+	memset(&e, 0, sizeof(e));
+	e.size = sizeof(e);
+	ck_assert_int_eq(h2.ops->switch_to(c2, &r, &e), 0);
+	ck_assert_uint_eq(e.kind, SBX_EXIT_SYSCALL);
+	ck_assert_uint_eq(r.orig_rax, 500);
+	/* the first instance still works */
+	harness_regs(&r, B(blob_syscall), DATA + 0x8000);
+	run_syscall(&r, 500);
+	h2.ops->ctx_destroy(c2);
+	h2.ops->as_destroy(as2);
+	harness_close(&h2);
+}
+END_TEST
+
+/*
+ * Under a seccomp allowlist of a few basics plus the plugin's own
+ * seccomp_rules(), the platform still works end to end (stubs forked from
+ * the core inherit the filter).
+ */
+START_TEST(test_platform_seccomp_rules)
+{
+	static const int basics[] = {
+		SCMP_SYS(read), SCMP_SYS(write), SCMP_SYS(close),
+		SCMP_SYS(exit), SCMP_SYS(exit_group), SCMP_SYS(futex),
+		SCMP_SYS(rt_sigreturn), SCMP_SYS(rt_sigprocmask),
+		SCMP_SYS(rt_sigaction), SCMP_SYS(lseek), SCMP_SYS(fstat),
+		SCMP_SYS(newfstatat), SCMP_SYS(brk), SCMP_SYS(openat),
+		SCMP_SYS(unlink), SCMP_SYS(fcntl), SCMP_SYS(getdents64),
+		SCMP_SYS(clock_gettime), SCMP_SYS(timer_create),
+		SCMP_SYS(timer_settime), SCMP_SYS(timer_delete),
+		SCMP_SYS(getpid), SCMP_SYS(kill),
+	};
+	scmp_filter_ctx sc;
+	struct sbx_regs r;
+	struct sbx_as *as;
+	size_t i;
+
+	if (!H.ops->seccomp_rules)
+		return;
+	sc = seccomp_init(SCMP_ACT_ERRNO(EPERM));
+	ck_assert_ptr_nonnull(sc);
+	for (i = 0; i < sizeof(basics) / sizeof(basics[0]); i++)
+		ck_assert_int_eq(seccomp_rule_add(sc, SCMP_ACT_ALLOW, basics[i],
+						  0), 0);
+	ck_assert_int_eq(H.ops->seccomp_rules(H.p, sc), 0);
+	ck_assert_int_eq(seccomp_load(sc), 0);
+	seccomp_release(sc);
+	/* the filter is on: an unlisted call fails */
+	ck_assert_int_eq(syscall(SYS_getpriority, 0, 0), -1);
+	ck_assert_int_eq(errno, EPERM);
+
+	H.ops->ctx_destroy(CTX);
+	CTX = NULL;
+	ck_assert_int_eq(H.ops->as_create(H.p, &as), 0);
+	map_layout(as);
+	ck_assert_int_eq(H.ops->ctx_create(as, &CTX), 0);
+	harness_regs(&r, B(blob_syscall), DATA + 0x8000);
+	run_syscall(&r, 500);
+	r.rax = 99;
+	run_syscall(&r, 60);
+	ck_assert_uint_eq(*data64(0), 99);
+	H.ops->ctx_destroy(CTX);
+	CTX = NULL;
+	H.ops->as_destroy(as);
+}
+END_TEST
+
+/* ---- the suite ------------------------------------------------------------------- */
+
+/* Skip the whole suite (exit 77) if there is no plugin or no host support. */
+static void check_available(void)
+{
+	struct harness h;
+	int err;
+
+	if (!plugin_path()) {
+		printf("1..0 # SKIP SBX_PLATFORM_PLUGIN is not set\n");
+		exit(77);
+	}
+	err = harness_open(&h, plugin_path(), NULL);
+	if (err == -ENODEV) {
+		printf("1..0 # SKIP %s: platform unavailable on this host\n",
+		       plugin_path());
+		exit(77);
+	}
+	if (err) {
+		printf("Bail out! %s: init: %s\n", plugin_path(),
+		       strerror(-err));
+		exit(1);
+	}
+	harness_close(&h);
+}
+
+Suite *sbx_test_suite(void)
+{
+	Suite *s = suite_create("platform");
+	TCase *tc = tcase_create("conformance");
+
+	check_available();
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_platform_describe);
+	tcase_add_test(tc, test_platform_syscall);
+	tcase_add_test(tc, test_platform_regs);
+	tcase_add_test(tc, test_platform_fault_read_unmapped);
+	tcase_add_test(tc, test_platform_fault_write_readonly);
+	tcase_add_test(tc, test_platform_fault_exec_noexec);
+	tcase_add_test(tc, test_platform_fault_ud2);
+	tcase_add_test(tc, test_platform_fault_int3);
+	tcase_add_test(tc, test_platform_fault_div0);
+	tcase_add_test(tc, test_platform_protect_unmap);
+	tcase_add_test(tc, test_platform_map_bad_args);
+	tcase_add_test(tc, test_platform_shared_memory);
+	tcase_add_test(tc, test_platform_interrupt_running);
+	tcase_add_test(tc, test_platform_interrupt_before);
+	tcase_add_test(tc, test_platform_interrupt_during_as_op);
+	tcase_add_test(tc, test_platform_interrupt_after_fault);
+	tcase_add_test(tc, test_platform_interrupt_storm);
+	tcase_add_test(tc, test_platform_fpstate);
+	tcase_add_test(tc, test_platform_many_address_spaces);
+	tcase_add_test(tc, test_platform_killed_core_leaves_no_stubs);
+	tcase_add_test(tc, test_platform_stub_killed);
+	tcase_add_test(tc, test_platform_contexts_per_as);
+	tcase_add_test(tc, test_platform_other_thread);
+	tcase_add_test(tc, test_platform_options);
+	tcase_add_test(tc, test_platform_two_instances);
+	tcase_add_test(tc, test_platform_seccomp_rules);
+	suite_add_tcase(s, tc);
+	return s;
+}

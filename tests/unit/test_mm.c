@@ -1,0 +1,286 @@
+/*
+ * Memory manager unit tests: VMA split/merge/protect/unmap edge cases,
+ * mremap, brk, faults, checked copies and the memory limit, against a fake
+ * platform backend that records what the platform would be asked to do.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include <sbx/platform.h>
+
+#include "core/mm/memfile.h"
+#include "core/mm/mm.h"
+#include "runner.h"
+
+#define BASE 0x10000000ULL
+#define P PAGE_SIZE
+
+static struct mm mm;
+static int n_map, n_unmap, n_protect, fail_map;
+
+static int fake_map(void *as, uint64_t a, uint64_t l, int prot, int fd,
+		    uint64_t off, uint32_t fl)
+{
+	n_map++;
+	return fail_map ? -ENOMEM : 0;
+}
+
+static int fake_unmap(void *as, uint64_t a, uint64_t l)
+{
+	n_unmap++;
+	return 0;
+}
+
+static int fake_protect(void *as, uint64_t a, uint64_t l, int prot)
+{
+	n_protect++;
+	return 0;
+}
+
+static void setup(void)
+{
+	struct mm_backend be = { NULL, fake_map, fake_unmap, fake_protect };
+
+	ck_assert_int_eq(memfile_init(1ULL << 32), 0);
+	mm_init(&mm, 0x10000, 0x7f0000000000ULL, 0, &be);
+	n_map = n_unmap = n_protect = fail_map = 0;
+}
+
+static void teardown(void)
+{
+	mm_destroy(&mm);
+	memfile_fini();
+}
+
+START_TEST(test_mm_map_and_merge)
+{
+	ck_assert_int_eq(mm_map_anon(&mm, BASE, 4 * P, PROT_READ | PROT_WRITE, 0), 0);
+	ck_assert_int_eq(mm_map_anon(&mm, BASE + 4 * P, 4 * P, PROT_READ | PROT_WRITE, 0), 0);
+	/* consecutive extents of the memory file: one VMA */
+	ck_assert_uint_eq(mm.n, 1);
+	ck_assert_uint_eq(mm.v[0].end - mm.v[0].start, 8 * P);
+	ck_assert_int_eq(n_map, 2);
+	/* different protection: no merge */
+	ck_assert_int_eq(mm_map_anon(&mm, BASE + 8 * P, P, PROT_READ, 0), 0);
+	ck_assert_uint_eq(mm.n, 2);
+	ck_assert_uint_eq(mm.committed, 9 * P);
+}
+END_TEST
+
+START_TEST(test_mm_unmap_splits)
+{
+	ck_assert_int_eq(mm_map_anon(&mm, BASE, 10 * P, PROT_READ, 0), 0);
+	ck_assert_int_eq(mm_unmap(&mm, BASE + 3 * P, 2 * P), 0);
+	ck_assert_uint_eq(mm.n, 2);
+	ck_assert_uint_eq(mm.v[0].end, BASE + 3 * P);
+	ck_assert_uint_eq(mm.v[1].start, BASE + 5 * P);
+	ck_assert_uint_eq(mm.v[1].off, mm.v[0].off + 5 * P);
+	ck_assert_ptr_null(mm_find_vma(&mm, BASE + 4 * P));
+	/* unmapping holes and across VMAs is fine */
+	ck_assert_int_eq(mm_unmap(&mm, BASE, 20 * P), 0);
+	ck_assert_uint_eq(mm.n, 0);
+	ck_assert_uint_eq(mm.committed, 0);
+}
+END_TEST
+
+START_TEST(test_mm_protect_split_merge)
+{
+	ck_assert_int_eq(mm_map_anon(&mm, BASE, 9 * P, PROT_READ | PROT_WRITE, 0), 0);
+	ck_assert_int_eq(mm_protect(&mm, BASE + 3 * P, 3 * P, PROT_READ), 0);
+	ck_assert_uint_eq(mm.n, 3);
+	ck_assert_int_eq(mm.v[1].prot, PROT_READ);
+	ck_assert_int_eq(mm_protect(&mm, BASE + 3 * P, 3 * P, PROT_READ | PROT_WRITE), 0);
+	ck_assert_uint_eq(mm.n, 1);
+	/* a hole in the range: ENOMEM and nothing changes */
+	ck_assert_int_eq(mm_unmap(&mm, BASE + 4 * P, P), 0);
+	n_protect = 0;
+	ck_assert_int_eq(mm_protect(&mm, BASE, 9 * P, PROT_NONE), -ENOMEM);
+	ck_assert_int_eq(n_protect, 0);
+	ck_assert_int_eq(mm.v[0].prot, PROT_READ | PROT_WRITE);
+}
+END_TEST
+
+START_TEST(test_mm_copy_checks)
+{
+	char buf[16] = "hello";
+	char out[16];
+
+	ck_assert_int_eq(mm_map_anon(&mm, BASE, P, PROT_READ | PROT_WRITE, 0), 0);
+	ck_assert_int_eq(mm_map_anon(&mm, BASE + P, P, PROT_READ, 0), 0);
+	ck_assert_int_eq(mm_map_anon(&mm, BASE + 2 * P, P, PROT_NONE, 0), 0);
+	ck_assert_int_eq(mm_copy_out(&mm, BASE + 8, buf, 6), 0);
+	ck_assert_int_eq(mm_copy_in(&mm, out, BASE + 8, 6), 0);
+	ck_assert_str_eq(out, "hello");
+	/* crossing into a read-only page: writes fault, reads do not */
+	ck_assert_int_eq(mm_copy_out(&mm, BASE + P - 2, buf, 4), -EFAULT);
+	ck_assert_int_eq(mm_copy_in(&mm, out, BASE + P - 2, 4), 0);
+	ck_assert_int_eq(mm_copy_in(&mm, out, BASE + 2 * P, 1), -EFAULT);
+	ck_assert_int_eq(mm_copy_in(&mm, out, BASE + 3 * P, 1), -EFAULT);
+	ck_assert_int_eq(mm_copy_in(&mm, out, UINT64_MAX - 2, 8), -EFAULT);
+	/* mm_poke ignores protection (loader) */
+	ck_assert_int_eq(mm_poke(&mm, BASE + P, buf, 6), 0);
+	ck_assert_int_eq(mm_copy_str(&mm, out, BASE + P, sizeof(out)), 5);
+	ck_assert_int_eq(mm_copy_str(&mm, out, BASE + P, 3), -ENAMETOOLONG);
+	ck_assert_int_eq(mm_poke(&mm, BASE + 2 * P - 1, "x", 1), 0);
+	ck_assert_int_eq(mm_copy_str(&mm, out, BASE + 2 * P - 1, 16), -EFAULT);
+}
+END_TEST
+
+START_TEST(test_mm_remap)
+{
+	char buf[8] = "abcdefg", out[8];
+	int64_t r;
+
+	ck_assert_int_eq(mm_map_anon(&mm, BASE, 2 * P, PROT_READ | PROT_WRITE, 0), 0);
+	ck_assert_int_eq(mm_poke(&mm, BASE, buf, 8), 0);
+	/* grow in place */
+	ck_assert_int_eq(mm_remap(&mm, BASE, 2 * P, 4 * P, 0, 0), (int64_t)BASE);
+	ck_assert_ptr_nonnull(mm_find_vma(&mm, BASE + 3 * P));
+	/* blocked: ENOMEM without MAYMOVE, moves with it, data follows */
+	ck_assert_int_eq(mm_map_anon(&mm, BASE + 4 * P, P, PROT_READ, 0), 0);
+	ck_assert_int_eq(mm_remap(&mm, BASE, 4 * P, 8 * P, 0, 0), -ENOMEM);
+	r = mm_remap(&mm, BASE, 4 * P, 8 * P, MREMAP_MAYMOVE, 0);
+	ck_assert_int_gt(r, 0);
+	ck_assert_int_ne(r, (int64_t)BASE);
+	ck_assert_ptr_null(mm_find_vma(&mm, BASE));
+	ck_assert_int_eq(mm_copy_in(&mm, out, (uint64_t)r, 8), 0);
+	ck_assert_str_eq(out, "abcdefg");
+	ck_assert_ptr_nonnull(mm_find_vma(&mm, (uint64_t)r + 7 * P));
+	/* shrink */
+	ck_assert_int_eq(mm_remap(&mm, (uint64_t)r, 8 * P, P, 0, 0), r);
+	ck_assert_ptr_null(mm_find_vma(&mm, (uint64_t)r + P));
+	/* fixed destination */
+	ck_assert_int_eq(mm_remap(&mm, (uint64_t)r, P, P, MREMAP_MAYMOVE | MREMAP_FIXED,
+				  BASE + 100 * P), (int64_t)(BASE + 100 * P));
+	ck_assert_int_eq(mm_copy_in(&mm, out, BASE + 100 * P, 8), 0);
+	ck_assert_str_eq(out, "abcdefg");
+	/* old range not within one VMA */
+	ck_assert_int_eq(mm_remap(&mm, BASE + 50 * P, P, 2 * P, MREMAP_MAYMOVE, 0), -EFAULT);
+}
+END_TEST
+
+START_TEST(test_mm_brk)
+{
+	mm.brk_start = mm.brk = BASE + 10;
+	ck_assert_uint_eq(mm_brk(&mm, 0), BASE + 10);
+	ck_assert_uint_eq(mm_brk(&mm, BASE + 3 * P), BASE + 3 * P);
+	ck_assert_ptr_nonnull(mm_find_vma(&mm, BASE + P));
+	ck_assert_uint_eq(mm_brk(&mm, BASE + P + 5), BASE + P + 5);
+	ck_assert_ptr_null(mm_find_vma(&mm, BASE + 2 * P));
+	ck_assert_uint_eq(mm_brk(&mm, BASE - P), BASE + P + 5);
+	/* a mapping in the way: brk stays */
+	ck_assert_int_eq(mm_map_anon(&mm, BASE + 10 * P, P, PROT_READ, 0), 0);
+	ck_assert_uint_eq(mm_brk(&mm, BASE + 20 * P), BASE + P + 5);
+}
+END_TEST
+
+START_TEST(test_mm_fault_codes)
+{
+	int code = 0;
+
+	ck_assert_int_eq(mm_map_anon(&mm, BASE, P, PROT_READ, 0), 0);
+	ck_assert_int_eq(mm_fault(&mm, BASE + 5, SBX_ACCESS_WRITE, &code), -EFAULT);
+	ck_assert_int_eq(code, SEGV_ACCERR);
+	ck_assert_int_eq(mm_fault(&mm, BASE + 5 * P, 0, &code), -EFAULT);
+	ck_assert_int_eq(code, SEGV_MAPERR);
+}
+END_TEST
+
+START_TEST(test_mm_stack_growth)
+{
+	uint64_t top = 0x7e0000000000ULL;
+	int code;
+
+	ck_assert_int_eq(mm_map_anon(&mm, top - 4 * P, 4 * P, PROT_READ | PROT_WRITE,
+				     VMA_GROWSDOWN), 0);
+	ck_assert_int_eq(mm_fault(&mm, top - 10 * P + 8, 0, &code), 0);
+	ck_assert_ptr_nonnull(mm_find_vma(&mm, top - 10 * P));
+	/* beyond the stack limit: a real fault */
+	ck_assert_int_eq(mm_fault(&mm, top - (9ULL << 20), 0, &code), -EFAULT);
+	ck_assert_int_eq(code, SEGV_MAPERR);
+}
+END_TEST
+
+START_TEST(test_mm_limit)
+{
+	mm.limit = 8 * P;
+	ck_assert_int_eq(mm_map_anon(&mm, BASE, 8 * P, PROT_READ, 0), 0);
+	ck_assert_int_eq(mm_map_anon(&mm, BASE + 10 * P, P, PROT_READ, 0), -ENOMEM);
+	/* inaccessible memory is not charged until it becomes accessible */
+	ck_assert_int_eq(mm_map_anon(&mm, BASE + 10 * P, 4 * P, PROT_NONE, 0), 0);
+	ck_assert_int_eq(mm_protect(&mm, BASE + 10 * P, P, PROT_READ), -ENOMEM);
+	/* replacing a mapping reuses its charge */
+	ck_assert_int_eq(mm_map_anon(&mm, BASE, 8 * P, PROT_READ | PROT_WRITE, 0), 0);
+	ck_assert_int_eq(mm_unmap(&mm, BASE, 2 * P), 0);
+	ck_assert_int_eq(mm_protect(&mm, BASE + 10 * P, 2 * P, PROT_READ), 0);
+	ck_assert_uint_eq(mm.committed, 8 * P);
+}
+END_TEST
+
+START_TEST(test_mm_placement_and_zero)
+{
+	uint64_t a, b;
+	char buf[4] = "xyz", out[4];
+
+	mm.mmap_base = 0x7000000000ULL;
+	ck_assert_int_eq(mm_get_unmapped(&mm, 0, 4 * P, &a), 0);
+	ck_assert_uint_eq(a, 0x7000000000ULL - 4 * P);
+	ck_assert_int_eq(mm_map_anon(&mm, a, 4 * P, PROT_READ | PROT_WRITE, 0), 0);
+	ck_assert_int_eq(mm_get_unmapped(&mm, 0, P, &b), 0);
+	ck_assert_uint_eq(b, a - P);
+	/* a free hint is taken, a busy one is not */
+	ck_assert_int_eq(mm_get_unmapped(&mm, BASE, P, &b), 0);
+	ck_assert_uint_eq(b, BASE);
+	ck_assert_int_eq(mm_get_unmapped(&mm, a, P, &b), 0);
+	ck_assert_uint_ne(b, a);
+	ck_assert_int_eq(mm_get_unmapped(&mm, 0, 1ULL << 60, &b), -ENOMEM);
+	/* MADV_DONTNEED semantics */
+	ck_assert_int_eq(mm_poke(&mm, a, buf, 4), 0);
+	ck_assert_int_eq(mm_zero(&mm, a, P), 0);
+	ck_assert_int_eq(mm_copy_in(&mm, out, a, 4), 0);
+	ck_assert_int_eq(out[0], 0);
+}
+END_TEST
+
+START_TEST(test_mm_platform_failure)
+{
+	fail_map = 1;
+	ck_assert_int_eq(mm_map_anon(&mm, BASE, P, PROT_READ, 0), -ENOMEM);
+	ck_assert_uint_eq(mm.n, 0);
+	ck_assert_uint_eq(mm.committed, 0);
+}
+END_TEST
+
+Suite *sbx_test_suite(void)
+{
+	Suite *s = suite_create("mm");
+	struct {
+		const char *name;
+		const TTest *fn;
+	} cases[] = {
+		{ "map", test_mm_map_and_merge },
+		{ "unmap", test_mm_unmap_splits },
+		{ "protect", test_mm_protect_split_merge },
+		{ "copy", test_mm_copy_checks },
+		{ "remap", test_mm_remap },
+		{ "brk", test_mm_brk },
+		{ "fault", test_mm_fault_codes },
+		{ "stack", test_mm_stack_growth },
+		{ "limit", test_mm_limit },
+		{ "placement", test_mm_placement_and_zero },
+		{ "platform", test_mm_platform_failure },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		TCase *tc = tcase_create(cases[i].name);
+
+		tcase_add_checked_fixture(tc, setup, teardown);
+		tcase_set_timeout(tc, 10);
+		tcase_add_test(tc, cases[i].fn);
+		suite_add_tcase(s, tc);
+	}
+	return s;
+}
