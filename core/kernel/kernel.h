@@ -43,6 +43,8 @@ struct process {
 	uint64_t auxv[64]; /* the initial auxiliary vector (pairs, 0-ended) */
 	int exit_status; /* wait status once the group is exiting */
 	bool exiting;
+	bool no_new_privs;
+	int dumpable;
 };
 
 struct task {
@@ -53,6 +55,8 @@ struct task {
 	uint64_t sigmask;
 	uint64_t clear_child_tid;
 	uint64_t robust_list, robust_len;
+	char comm[16];	 /* PR_SET_NAME */
+	int pdeathsig;
 	bool exited;
 };
 

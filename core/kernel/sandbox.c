@@ -7,6 +7,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -64,6 +65,13 @@ static int install_stdio(struct process *p)
 	return 0;
 }
 
+static const char *basename_of(const char *path)
+{
+	const char *s = strrchr(path, '/');
+
+	return s ? s + 1 : path;
+}
+
 static void init_rlimits(struct process *p, const struct sbx_config *cfg)
 {
 	for (int i = 0; i < 16; i++)
@@ -98,6 +106,7 @@ int sandbox_run(struct kernel *k, int prog_fd, const char *execfn,
 	p->uid = cfg->process.uid;
 	p->gid = cfg->process.gid;
 	p->umask = 022;
+	p->dumpable = 1;
 	p->exe = strdup(execfn);
 	k->init = p;
 	init_rlimits(p, cfg);
@@ -120,6 +129,7 @@ int sandbox_run(struct kernel *k, int prog_fd, const char *execfn,
 	memset(&t, 0, sizeof(t));
 	t.proc = p;
 	t.tid = p->pid;
+	snprintf(t.comm, sizeof(t.comm), "%s", basename_of(execfn));
 	r = exec_load(p, prog_fd, execfn, argv, cfg->process.env, &t.regs, err);
 	if (r)
 		goto out_as;

@@ -9,6 +9,7 @@
 #include <sched.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/random.h>
 #include <sys/resource.h>
 #include <sys/sysinfo.h>
@@ -290,4 +291,60 @@ long sys_sysinfo(struct task *t, const struct sbx_syscall_args *a)
 		return -errno;
 	si.procs = 1;
 	return mm_copy_out(&t->proc->mm, a->a[0], &si, sizeof(si));
+}
+
+/* ---- prctl ---- */
+
+long sys_prctl(struct task *t, const struct sbx_syscall_args *a)
+{
+	struct process *p = t->proc;
+
+	switch ((int)a->a[0]) {
+	case PR_SET_NAME: {
+		char name[16];
+		int r = mm_copy_str(&p->mm, name, a->a[1], sizeof(name));
+
+		if (r == -EFAULT)
+			return r;
+		name[sizeof(name) - 1] = '\0';
+		memcpy(t->comm, name, sizeof(name));
+		return 0;
+	}
+	case PR_GET_NAME:
+		return mm_copy_out(&p->mm, a->a[1], t->comm, sizeof(t->comm));
+	case PR_SET_PDEATHSIG:
+		if (a->a[1] > K_NSIG)
+			return -EINVAL;
+		t->pdeathsig = (int)a->a[1];
+		return 0;
+	case PR_GET_PDEATHSIG:
+		return mm_copy_out(&p->mm, a->a[1], &t->pdeathsig, sizeof(int));
+	case PR_SET_NO_NEW_PRIVS:
+		if (a->a[1] != 1 || a->a[2] || a->a[3] || a->a[4])
+			return -EINVAL;
+		p->no_new_privs = true;
+		return 0;
+	case PR_GET_NO_NEW_PRIVS:
+		if (a->a[1] || a->a[2] || a->a[3] || a->a[4])
+			return -EINVAL;
+		return p->no_new_privs;
+	case PR_GET_DUMPABLE:
+		return p->dumpable;
+	case PR_SET_DUMPABLE:
+		if (a->a[1] > 1)
+			return -EINVAL;
+		p->dumpable = (int)a->a[1];
+		return 0;
+	case PR_GET_KEEPCAPS:
+	case PR_GET_SECCOMP:
+	case PR_GET_CHILD_SUBREAPER:
+		return 0;
+	case PR_CAPBSET_READ:
+		return a->a[1] <= 40 ? 1 : -EINVAL;
+	case PR_SET_VMA:
+	case PR_SET_MM:
+		return -EINVAL;
+	default:
+		return -EINVAL;
+	}
 }
