@@ -111,12 +111,14 @@ static int list_plugins(const struct plugin_search_path *sp)
 		fprintf(stderr, "sbxrun: cannot list plugins\n");
 		return EXIT_SBX;
 	}
-	printf("%-12s %-9s %-5s %-50s %s\n", "NAME", "KIND", "ABI",
-	       "DESCRIPTION", "PATH");
-	for (size_t i = 0; i < n; i++)
-		printf("%-12s %-9s %u.%-3u %-50s %s\n", m[i].name,
-		       plugin_kind_name(m[i].kind), m[i].abi_major, m[i].abi_minor,
-		       m[i].description ? m[i].description : "", m[i].library);
+	printf("%-12s %-9s %-5s %s\n", "NAME", "KIND", "ABI", "LIBRARY");
+	for (size_t i = 0; i < n; i++) {
+		printf("%-12s %-9s %u.%-3u %s\n", m[i].name,
+		       plugin_kind_name(m[i].kind), m[i].abi_major,
+		       m[i].abi_minor, m[i].library);
+		if (m[i].description && *m[i].description)
+			printf("%-12s %s\n", "", m[i].description);
+	}
 	if (n == 0) {
 		printf("(none found; searched:");
 		for (size_t i = 0; i < sp->n; i++)

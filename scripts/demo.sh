@@ -1,0 +1,16 @@
+#!/bin/sh
+# Build sbx if needed and run the demo sandbox: the built-in default config
+# (ptrace platform, busybox echo), first plainly, then with --strace so you
+# can see every system call the sbx core implemented for the program.
+set -eu
+cd "$(dirname "$0")/.."
+./scripts/setup.sh build
+echo
+echo '$ build/core/sbxrun'
+build/core/sbxrun
+echo
+echo '$ build/core/sbxrun --strace -- /bin/busybox uname -a'
+build/core/sbxrun --strace -- /bin/busybox uname -a
+echo
+echo '$ build/core/sbxrun --list-plugins'
+build/core/sbxrun --list-plugins
