@@ -9,6 +9,8 @@
  *              v iovec array in, count in the next argument
  *              o open flags m octal mode P PROT_*  M MAP_*
  *              S signal     c clock id   t struct timespec in
+ *              A arch_prctl code         R RLIMIT_*   G GRND_* flags
+ *              E AT_* flags O prctl option           K SIG_BLOCK...
  *
  * Application memory is read through the checked mm copies, so a bad
  * pointer prints as its address, as strace does.
@@ -149,6 +151,64 @@ static const struct flag open_flags[] = {
 	{ O_CLOEXEC, "O_CLOEXEC" }, { O_PATH, "O_PATH" }, { 0, NULL },
 };
 
+static const struct flag at_flags[] = {
+	{ AT_SYMLINK_NOFOLLOW, "AT_SYMLINK_NOFOLLOW" },
+	{ AT_REMOVEDIR, "AT_REMOVEDIR" }, { AT_SYMLINK_FOLLOW, "AT_SYMLINK_FOLLOW" },
+	{ AT_NO_AUTOMOUNT, "AT_NO_AUTOMOUNT" }, { AT_EMPTY_PATH, "AT_EMPTY_PATH" },
+	{ 0, NULL },
+};
+
+static const struct flag grnd_flags[] = {
+	{ 1, "GRND_NONBLOCK" }, { 2, "GRND_RANDOM" }, { 4, "GRND_INSECURE" },
+	{ 0, NULL },
+};
+
+/* put_name - @v's name in @names (indexed by value), or the number. */
+static void put_name(struct line *l, uint64_t v, const char *const *names,
+		     size_t n)
+{
+	if (v < n && names[v])
+		put(l, "%s", names[v]);
+	else
+		put(l, "%lld", (long long)v);
+}
+
+static const char *const rlimits[] = {
+	"RLIMIT_CPU", "RLIMIT_FSIZE", "RLIMIT_DATA", "RLIMIT_STACK",
+	"RLIMIT_CORE", "RLIMIT_RSS", "RLIMIT_NPROC", "RLIMIT_NOFILE",
+	"RLIMIT_MEMLOCK", "RLIMIT_AS", "RLIMIT_LOCKS", "RLIMIT_SIGPENDING",
+	"RLIMIT_MSGQUEUE", "RLIMIT_NICE", "RLIMIT_RTPRIO", "RLIMIT_RTTIME",
+};
+
+static const char *const prctls[] = {
+	[1] = "PR_SET_PDEATHSIG", [2] = "PR_GET_PDEATHSIG",
+	[3] = "PR_GET_DUMPABLE", [4] = "PR_SET_DUMPABLE",
+	[15] = "PR_SET_NAME", [16] = "PR_GET_NAME", [21] = "PR_GET_SECCOMP",
+	[22] = "PR_SET_SECCOMP", [36] = "PR_SET_CHILD_SUBREAPER",
+	[37] = "PR_GET_CHILD_SUBREAPER", [38] = "PR_SET_NO_NEW_PRIVS",
+	[39] = "PR_GET_NO_NEW_PRIVS",
+};
+
+static const char *const sighows[] = { "SIG_BLOCK", "SIG_UNBLOCK", "SIG_SETMASK" };
+
+static void put_arch_prctl(struct line *l, uint64_t v)
+{
+	static const char *const codes[] = {
+		"ARCH_SET_GS", "ARCH_SET_FS", "ARCH_GET_FS", "ARCH_GET_GS",
+	};
+
+	if (v >= 0x1001 && v <= 0x1004)
+		put(l, "%s", codes[v - 0x1001]);
+	else if (v == 0x1011)
+		put(l, "ARCH_GET_CPUID");
+	else if (v == 0x1012)
+		put(l, "ARCH_SET_CPUID");
+	else
+		put(l, "%#llx", (unsigned long long)v);
+}
+
+#define N(a) (sizeof(a) / sizeof((a)[0]))
+
 static void put_open_flags(struct line *l, unsigned long v)
 {
 	if ((v & O_ACCMODE) == O_RDONLY) {
@@ -257,6 +317,24 @@ static void put_arg(struct line *l, struct task *t,
 			put(l, v ? "%#llx" : "NULL", (unsigned long long)v);
 		break;
 	}
+	case 'A':
+		put_arch_prctl(l, v);
+		break;
+	case 'R':
+		put_name(l, v, rlimits, N(rlimits));
+		break;
+	case 'O':
+		put_name(l, v, prctls, N(prctls));
+		break;
+	case 'K':
+		put_name(l, v, sighows, N(sighows));
+		break;
+	case 'E':
+		put_flags(l, v, at_flags, "0");
+		break;
+	case 'G':
+		put_flags(l, v, grnd_flags, "0");
+		break;
 	default:
 		put(l, "%#llx", (unsigned long long)v);
 	}
