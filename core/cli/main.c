@@ -25,6 +25,7 @@
 
 #include "config.h"
 #include "core/config/config.h"
+#include "core/host/confine.h"
 #include "core/kernel/kernel.h"
 #include "core/kernel/sandbox.h"
 #include "core/mm/memfile.h"
@@ -337,6 +338,11 @@ int main(int argc, char **argv)
 	if (start_platform(&k, &cfg, &sp, &pl, &svc))
 		goto out_memfile;
 
+	r = confine_core(k.pops, k.plat, &err);
+	if (r) {
+		fprintf(stderr, "sbxrun: %s\n", err.msg);
+		goto out_platform;
+	}
 	r = sandbox_run(&k, fd, path, prog_argv, &status, &err);
 	if (r) {
 		fprintf(stderr, "sbxrun: %s: %s\n", path, err.msg);
@@ -344,6 +350,7 @@ int main(int argc, char **argv)
 	} else {
 		ret = exit_code(status);
 	}
+out_platform:
 	if (SBX_OPS_HAS(k.pops, fini))
 		k.pops->fini(k.plat);
 out_memfile:

@@ -30,20 +30,26 @@ long sys_mmap(struct task *t, const struct sbx_syscall_args *a)
 
 	if (off & (PAGE_SIZE - 1))
 		return -EINVAL;
-	if (type == MAP_SHARED_VALIDATE) {
-		if (flags & ~MAP_KNOWN)
+	if (!(flags & MAP_ANONYMOUS)) {
+		/* file mappings come with the VFS; no fd can be mapped yet */
+		if ((int)a->a[4] < 0)
+			return -EBADF;
+		if (len == 0)
+			return -EINVAL;
+		if (type == MAP_SHARED_VALIDATE && (flags & ~MAP_KNOWN))
 			return -EOPNOTSUPP;
-	} else if (type != MAP_SHARED && type != MAP_PRIVATE) {
-		return -EINVAL;
+		return -ENODEV;
 	}
 	if (len == 0)
 		return -EINVAL;
-	if (prot & ~PROT_VALID)
+	/* anonymous: only MAP_SHARED or MAP_PRIVATE (not _VALIDATE), and
+	 * no shared stack */
+	if (type != MAP_SHARED && type != MAP_PRIVATE)
 		return -EINVAL;
-	if (!(flags & MAP_ANONYMOUS)) {
-		/* file mappings come with the VFS; no fd can be mapped yet */
-		return (int)a->a[4] < 0 ? -EBADF : -ENODEV;
-	}
+	if (type == MAP_SHARED && (flags & MAP_GROWSDOWN))
+		return -EINVAL;
+	/* unknown prot bits are ignored by mmap (only mprotect checks) */
+	prot &= PROT_READ | PROT_WRITE | PROT_EXEC;
 	if (flags & MAP_HUGETLB)
 		return -ENOMEM; /* as a kernel without huge pages reserved */
 	len = PAGE_UP(len);
@@ -67,7 +73,7 @@ long sys_mmap(struct task *t, const struct sbx_syscall_args *a)
 		vflags |= VMA_SHARED;
 	if (flags & MAP_GROWSDOWN)
 		vflags |= VMA_GROWSDOWN;
-	r = mm_map_anon(mm, addr, len, prot & ~PROT_SEM, vflags);
+	r = mm_map_anon(mm, addr, len, prot, vflags);
 	return r ? r : (long)addr;
 }
 
