@@ -29,6 +29,7 @@
 #include "core/kernel/kernel.h"
 #include "core/kernel/sandbox.h"
 #include "core/mm/memfile.h"
+#include "core/vdso/vdso.h"
 #include "core/plugin/loader.h"
 #include "core/plugin/services.h"
 #include "core/util/log.h"
@@ -334,6 +335,9 @@ int main(int argc, char **argv)
 			strerror(-r));
 		goto out_prog;
 	}
+	r = vdso_init();
+	if (r)
+		sbx_warn("vdso: %s; time calls will trap", strerror(-r));
 	services_init(&svc, memfile_fd());
 	if (start_platform(&k, &cfg, &sp, &pl, &svc))
 		goto out_memfile;
@@ -354,6 +358,7 @@ out_platform:
 	if (SBX_OPS_HAS(k.pops, fini))
 		k.pops->fini(k.plat);
 out_memfile:
+	vdso_fini();
 	plugin_unload(&pl);
 	memfile_fini();
 out_prog:

@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "../vdso/vdso.h"
 #include "exec.h"
 
 #define MAX_PHNUM 128
@@ -246,7 +247,7 @@ int exec_load(struct process *p, int fd, const char *execfn,
 	struct mm *mm = &p->mm;
 	Elf64_Ehdr eh;
 	Elf64_Phdr ph[MAX_PHNUM];
-	uint64_t lo = UINT64_MAX, hi = 0, bias = 0, phdr = 0, stack_top, sp;
+	uint64_t lo = UINT64_MAX, hi = 0, bias = 0, phdr = 0, stack_top, sp, vdso;
 	uint64_t aux[40];
 	size_t n = 0, stack_len;
 	int r;
@@ -298,6 +299,9 @@ int exec_load(struct process *p, int fd, const char *execfn,
 	if (r)
 		return sbx_error_set(err, -r, "cannot map the stack");
 
+	/* no vDSO (calibration failed) only costs speed: time calls trap */
+	if (vdso_map(mm, &vdso) == 0)
+		aux[n++] = AT_SYSINFO_EHDR, aux[n++] = vdso;
 	aux[n++] = AT_HWCAP, aux[n++] = getauxval(AT_HWCAP);
 	aux[n++] = AT_PAGESZ, aux[n++] = PAGE_SIZE;
 	aux[n++] = AT_CLKTCK, aux[n++] = 100;

@@ -114,7 +114,16 @@ static void merge_around(struct mm *mm, uint64_t lo, uint64_t hi)
 
 static uint64_t accounted(const struct vma *v)
 {
+	if (v->flags & VMA_SPECIAL)
+		return 0;
 	return v->prot != PROT_NONE ? v->end - v->start : 0;
+}
+
+/* release - give back the memory a VMA owns (special ones own none). */
+static void release(const struct vma *v)
+{
+	if (!(v->flags & VMA_SPECIAL))
+		memfile_free(v->off, v->end - v->start);
 }
 
 /* remove_range - drop VMAs in [addr, addr+len) and free their memory. */
@@ -128,7 +137,7 @@ static int remove_range(struct mm *mm, uint64_t addr, uint64_t len)
 	i = first_above(mm, addr);
 	for (j = i; j < mm->n && mm->v[j].start < end; j++) {
 		mm->committed -= accounted(&mm->v[j]);
-		memfile_free(mm->v[j].off, mm->v[j].end - mm->v[j].start);
+		release(&mm->v[j]);
 	}
 	memmove(&mm->v[i], &mm->v[j], (mm->n - j) * sizeof(mm->v[0]));
 	mm->n -= j - i;
@@ -154,7 +163,7 @@ int mm_init(struct mm *mm, uint64_t user_min, uint64_t user_max,
 void mm_destroy(struct mm *mm)
 {
 	for (size_t i = 0; i < mm->n; i++)
-		memfile_free(mm->v[i].off, mm->v[i].end - mm->v[i].start);
+		release(&mm->v[i]);
 	free(mm->v);
 	mm->v = NULL;
 	mm->n = mm->cap = 0;
@@ -297,6 +306,30 @@ int mm_map_anon(struct mm *mm, uint64_t addr, uint64_t len, int prot,
 	return r;
 }
 
+int mm_map_special(struct mm *mm, uint64_t addr, uint64_t len, int prot,
+		   uint64_t off)
+{
+	struct vma v = { addr, addr + len, prot & ~PROT_WRITE, VMA_SPECIAL, off };
+	size_t i;
+	int r;
+
+	pthread_mutex_lock(&mm->lock);
+	r = reserve(mm, 3);
+	if (!r)
+		r = remove_range(mm, addr, len);
+	if (!r)
+		r = mm->be.map(mm->be.as, addr, len, v.prot, memfile_fd(), off,
+			       SBX_MAP_SHARED);
+	if (!r) {
+		i = first_above(mm, addr);
+		memmove(&mm->v[i + 1], &mm->v[i], (mm->n - i) * sizeof(v));
+		mm->v[i] = v;
+		mm->n++;
+	}
+	pthread_mutex_unlock(&mm->lock);
+	return r;
+}
+
 static int unmap(struct mm *mm, uint64_t addr, uint64_t len)
 {
 	int r = remove_range(mm, addr, len);
@@ -342,6 +375,13 @@ int mm_protect(struct mm *mm, uint64_t addr, uint64_t len, int prot)
 		uint64_t s = mm->v[i].start > addr ? mm->v[i].start : addr;
 		uint64_t e = mm->v[i].end < end ? mm->v[i].end : end;
 
+		if (mm->v[i].flags & VMA_SPECIAL) {
+			if (prot & PROT_WRITE) {
+				r = -EACCES;
+				goto out;
+			}
+			continue; /* never charged */
+		}
 		if (mm->v[i].prot == PROT_NONE && prot != PROT_NONE)
 			grow += e - s;
 		if (mm->v[i].prot != PROT_NONE && prot == PROT_NONE)
@@ -374,7 +414,7 @@ int mm_zero(struct mm *mm, uint64_t addr, uint64_t len)
 		uint64_t s = v->start > addr ? v->start : addr;
 		uint64_t e = v->end < end ? v->end : end;
 
-		if (v->flags & VMA_SHARED)
+		if (v->flags & (VMA_SHARED | VMA_SPECIAL))
 			continue; /* shared memory keeps its contents */
 		memfile_zero(v->off + (s - v->start), e - s);
 	}
@@ -456,6 +496,10 @@ int64_t mm_remap(struct mm *mm, uint64_t old, uint64_t old_len,
 	 * VMAs that Linux would have kept as one */
 	if (!v || !same_run(mm, old, old_len)) {
 		r = -EFAULT;
+		goto out;
+	}
+	if (new_len > old_len && (v->flags & VMA_SPECIAL)) {
+		r = -EINVAL; /* [vvar] cannot grow */
 		goto out;
 	}
 	if (flags & MREMAP_FIXED) {

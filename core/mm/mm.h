@@ -26,6 +26,8 @@
 /* vma.flags */
 #define VMA_SHARED	(1u << 0) /* MAP_SHARED anonymous */
 #define VMA_GROWSDOWN	(1u << 1) /* stack: grows on faults just below */
+#define VMA_SPECIAL	(1u << 2) /* core-owned page ([vvar]): not freed,
+				     not zeroed, never writable */
 
 struct vma {
 	uint64_t start, end; /* [start, end) */
@@ -80,8 +82,16 @@ int mm_range_free(struct mm *mm, uint64_t addr, uint64_t len);
  */
 int mm_map_anon(struct mm *mm, uint64_t addr, uint64_t len, int prot,
 		unsigned vflags);
+/*
+ * mm_map_special - map the core-owned memory-file range at @off (read-only
+ * kinds of pages such as [vvar]); the VMA never owns or frees it, and the
+ * application can never make it writable (mprotect gives EACCES).
+ */
+int mm_map_special(struct mm *mm, uint64_t addr, uint64_t len, int prot,
+		   uint64_t off);
 int mm_unmap(struct mm *mm, uint64_t addr, uint64_t len);
-/* mm_protect - Return: -ENOMEM if part of the range is unmapped. */
+/* mm_protect - Return: -ENOMEM if part of the range is unmapped, -EACCES
+ * when asked to make a VMA_SPECIAL page writable. */
 int mm_protect(struct mm *mm, uint64_t addr, uint64_t len, int prot);
 /* mm_zero - MADV_DONTNEED: private anonymous pages read back as zero. */
 int mm_zero(struct mm *mm, uint64_t addr, uint64_t len);
