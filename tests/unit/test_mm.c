@@ -254,6 +254,29 @@ START_TEST(test_mm_platform_failure)
 }
 END_TEST
 
+START_TEST(test_mm_special_pages)
+{
+	uint64_t off;
+	char out[4];
+
+	ck_assert_int_eq(memfile_alloc(P, &off), 0);
+	memcpy(memfile_ptr(off), "vv", 3);
+	ck_assert_int_eq(mm_map_special(&mm, BASE, P, PROT_READ | PROT_WRITE, off), 0);
+	/* mapped read-only whatever was asked, never made writable */
+	ck_assert_int_eq(mm.v[0].prot, PROT_READ);
+	ck_assert_int_eq(mm_protect(&mm, BASE, P, PROT_READ | PROT_WRITE), -EACCES);
+	ck_assert_int_eq(mm_copy_out(&mm, BASE, "x", 1), -EFAULT);
+	ck_assert_int_eq(mm_remap(&mm, BASE, P, 2 * P, MREMAP_MAYMOVE, 0), -EINVAL);
+	/* MADV_DONTNEED and munmap leave the core's page alone */
+	ck_assert_int_eq(mm_zero(&mm, BASE, P), 0);
+	ck_assert_int_eq(mm_copy_in(&mm, out, BASE, 3), 0);
+	ck_assert_str_eq(out, "vv");
+	ck_assert_uint_eq(mm.committed, 0);
+	ck_assert_int_eq(mm_unmap(&mm, BASE, P), 0);
+	ck_assert_str_eq(memfile_ptr(off), "vv");
+}
+END_TEST
+
 Suite *sbx_test_suite(void)
 {
 	Suite *s = suite_create("mm");
@@ -272,6 +295,7 @@ Suite *sbx_test_suite(void)
 		{ "limit", test_mm_limit },
 		{ "placement", test_mm_placement_and_zero },
 		{ "platform", test_mm_platform_failure },
+		{ "special", test_mm_special_pages },
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
