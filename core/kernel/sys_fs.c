@@ -88,60 +88,49 @@ static long do_write(struct task *t, struct file *f, uint64_t buf, size_t len,
 	return n < 0 ? -errno : n;
 }
 
-long sys_read(struct task *t, const struct sbx_syscall_args *a)
+/*
+ * rw - read(2)/write(2) and their p* forms: @pos < 0 means "at the file
+ * position" (read/write), else pread64/pwrite64 at @pos.
+ */
+static long rw(struct task *t, const struct sbx_syscall_args *a, bool wr,
+	       bool positional)
 {
 	struct file *f = get(t, a->a[0]);
+	int64_t pos = positional ? (int64_t)a->a[3] : -1;
 	long r;
 
 	if (!f)
 		return -EBADF;
-	r = readable(f) ? do_read(t, f, a->a[1], a->a[2], -1) : -EBADF;
+	if (!(wr ? writable(f) : readable(f)))
+		r = -EBADF;
+	else if (positional && pos < 0)
+		r = -EINVAL;
+	else if (wr)
+		r = do_write(t, f, a->a[1], a->a[2], pos);
+	else
+		r = do_read(t, f, a->a[1], a->a[2], pos);
 	file_put(f);
 	return r;
+}
+
+long sys_read(struct task *t, const struct sbx_syscall_args *a)
+{
+	return rw(t, a, false, false);
 }
 
 long sys_write(struct task *t, const struct sbx_syscall_args *a)
 {
-	struct file *f = get(t, a->a[0]);
-	long r;
-
-	if (!f)
-		return -EBADF;
-	r = writable(f) ? do_write(t, f, a->a[1], a->a[2], -1) : -EBADF;
-	file_put(f);
-	return r;
+	return rw(t, a, true, false);
 }
 
 long sys_pread64(struct task *t, const struct sbx_syscall_args *a)
 {
-	struct file *f = get(t, a->a[0]);
-	long r;
-
-	if (!f)
-		return -EBADF;
-	if ((int64_t)a->a[3] < 0)
-		r = -EINVAL;
-	else
-		r = readable(f) ? do_read(t, f, a->a[1], a->a[2], (int64_t)a->a[3])
-				: -EBADF;
-	file_put(f);
-	return r;
+	return rw(t, a, false, true);
 }
 
 long sys_pwrite64(struct task *t, const struct sbx_syscall_args *a)
 {
-	struct file *f = get(t, a->a[0]);
-	long r;
-
-	if (!f)
-		return -EBADF;
-	if ((int64_t)a->a[3] < 0)
-		r = -EINVAL;
-	else
-		r = writable(f) ? do_write(t, f, a->a[1], a->a[2], (int64_t)a->a[3])
-				: -EBADF;
-	file_put(f);
-	return r;
+	return rw(t, a, true, true);
 }
 
 /* copy_iov - fetch and check an iovec array; returns the total length. */
@@ -338,7 +327,9 @@ long sys_fcntl(struct task *t, const struct sbx_syscall_args *a)
 	switch ((int)a->a[1]) {
 	case F_DUPFD:
 	case F_DUPFD_CLOEXEC:
-		r = (int)a->a[2] < 0 ? -EINVAL
+		/* Linux: EINVAL when the minimum is at or above RLIMIT_NOFILE */
+		r = (int)a->a[2] < 0 || (int)a->a[2] >= t->proc->files->max
+			? -EINVAL
 			: fd_install(t->proc->files, f, (int)a->a[2],
 				     (int)a->a[1] == F_DUPFD_CLOEXEC);
 		break;
@@ -427,6 +418,19 @@ long sys_newfstatat(struct task *t, const struct sbx_syscall_args *a)
 	}
 	if (r == 0)
 		return -ENOENT;
+	/* a relative path needs a valid directory fd, as in Linux */
+	if (c != '/' && (int)a->a[0] != AT_FDCWD) {
+		struct file *f = get(t, a->a[0]);
+		struct stat st;
+
+		if (!f)
+			return -EBADF;
+		r = fstat(f->host_fd, &st) < 0 ? -errno
+		    : S_ISDIR(st.st_mode) ? 0 : -ENOTDIR;
+		file_put(f);
+		if (r)
+			return r;
+	}
 	/* paths need the VFS (file-system issue) */
 	sbx_debug("newfstatat of a path: no file system yet");
 	return -ENOENT;

@@ -87,6 +87,19 @@ void *memfile_ptr(uint64_t off)
 	return mf.base + off;
 }
 
+/* carve - take @len bytes from the front of free extent @i (lock held). */
+static void carve(size_t i, uint64_t len)
+{
+	struct extent *e = &mf.free[i];
+
+	e->off += len;
+	e->len -= len;
+	if (e->len == 0) {
+		memmove(e, e + 1, (mf.n_free - i - 1) * sizeof(*e));
+		mf.n_free--;
+	}
+}
+
 int memfile_alloc(uint64_t len, uint64_t *off)
 {
 	int ret = -ENOMEM;
@@ -98,12 +111,7 @@ int memfile_alloc(uint64_t len, uint64_t *off)
 		if (e->len < len)
 			continue;
 		*off = e->off;
-		e->off += len;
-		e->len -= len;
-		if (e->len == 0) {
-			memmove(e, e + 1, (mf.n_free - i - 1) * sizeof(*e));
-			mf.n_free--;
-		}
+		carve(i, len);
 		ret = 0;
 		break;
 	}
@@ -175,12 +183,7 @@ int memfile_try_extend(uint64_t end, uint64_t len)
 		if (e->off != end)
 			continue;
 		if (e->len >= len) {
-			e->off += len;
-			e->len -= len;
-			if (e->len == 0) {
-				memmove(e, e + 1, (mf.n_free - i - 1) * sizeof(*e));
-				mf.n_free--;
-			}
+			carve(i, len);
 			ret = 0;
 		}
 		break;

@@ -126,6 +126,16 @@ static void release(const struct vma *v)
 		memfile_free(v->off, v->end - v->start);
 }
 
+/* insert - put @v (whose range is free) in order; room is reserved. */
+static void insert(struct mm *mm, const struct vma *v)
+{
+	size_t i = first_above(mm, v->start);
+
+	memmove(&mm->v[i + 1], &mm->v[i], (mm->n - i) * sizeof(*v));
+	mm->v[i] = *v;
+	mm->n++;
+}
+
 /* remove_range - drop VMAs in [addr, addr+len) and free their memory. */
 static int remove_range(struct mm *mm, uint64_t addr, uint64_t len)
 {
@@ -282,10 +292,7 @@ static int map_anon(struct mm *mm, uint64_t addr, uint64_t len, int prot,
 		mm->be.unmap(mm->be.as, addr, len);
 		goto out_free;
 	}
-	i = first_above(mm, addr);
-	memmove(&mm->v[i + 1], &mm->v[i], (mm->n - i) * sizeof(v));
-	mm->v[i] = v;
-	mm->n++;
+	insert(mm, &v);
 	mm->committed += charge;
 	merge_around(mm, addr, addr + len);
 	return 0;
@@ -310,7 +317,6 @@ int mm_map_special(struct mm *mm, uint64_t addr, uint64_t len, int prot,
 		   uint64_t off)
 {
 	struct vma v = { addr, addr + len, prot & ~PROT_WRITE, VMA_SPECIAL, off };
-	size_t i;
 	int r;
 
 	pthread_mutex_lock(&mm->lock);
@@ -320,12 +326,8 @@ int mm_map_special(struct mm *mm, uint64_t addr, uint64_t len, int prot,
 	if (!r)
 		r = mm->be.map(mm->be.as, addr, len, v.prot, memfile_fd(), off,
 			       SBX_MAP_SHARED);
-	if (!r) {
-		i = first_above(mm, addr);
-		memmove(&mm->v[i + 1], &mm->v[i], (mm->n - i) * sizeof(v));
-		mm->v[i] = v;
-		mm->n++;
-	}
+	if (!r)
+		insert(mm, &v);
 	pthread_mutex_unlock(&mm->lock);
 	return r;
 }
