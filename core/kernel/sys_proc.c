@@ -12,7 +12,9 @@
 #include <sys/prctl.h>
 #include <sys/random.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
 #include <sys/sysinfo.h>
+#include <unistd.h>
 
 #include "fdtable.h"
 #include "kernel.h"
@@ -241,17 +243,22 @@ long sys_setrlimit(struct task *t, const struct sbx_syscall_args *a)
 long sys_sched_getaffinity(struct task *t, const struct sbx_syscall_args *a)
 {
 	cpu_set_t set;
-	size_t n = (size_t)(get_nprocs_conf() + 63) / 64 * 8;
+	size_t len = a->a[1] < sizeof(set) ? (size_t)a->a[1] : sizeof(set);
+	long n;
 
+	/*
+	 * The host checks @len against its nr_cpu_ids (EINVAL first, as in
+	 * Linux) and returns the bytes it filled.  Not get_nprocs_conf():
+	 * that reads /sys, which the confined core may not open (SIGSYS).
+	 */
+	n = syscall(SYS_sched_getaffinity, 0, len, &set);
+	if (n < 0)
+		return -errno;
+	if (a->a[1] & (sizeof(long) - 1))
+		return -EINVAL;
 	if ((int)a->a[0] != 0 && (int)a->a[0] != t->tid)
 		return (int)a->a[0] < 0 ? -EINVAL : -ESRCH;
-	if (a->a[1] < n || (a->a[1] & (sizeof(long) - 1)))
-		return -EINVAL;
-	if (sched_getaffinity(0, sizeof(set), &set) < 0)
-		return -errno;
-	if (n > sizeof(set))
-		n = sizeof(set);
-	return mm_copy_out(&t->proc->mm, a->a[2], &set, n) ?: (long)n;
+	return mm_copy_out(&t->proc->mm, a->a[2], &set, (size_t)n) ?: n;
 }
 
 long sys_sched_yield(struct task *t, const struct sbx_syscall_args *a)

@@ -105,6 +105,10 @@ long sys_clock_nanosleep(struct task *t, const struct sbx_syscall_args *a)
 	struct timespec ts;
 	long r;
 
+	/* ids Linux does not know at all (beyond CLOCK_TAI, or the unused
+	 * 10) are EINVAL; known clocks without a sleep are EOPNOTSUPP */
+	if (clk > CLOCK_TAI || clk == 10)
+		return -EINVAL;
 	if (clk != CLOCK_REALTIME && clk != CLOCK_MONOTONIC &&
 	    clk != CLOCK_BOOTTIME && clk != CLOCK_TAI)
 		return clk == CLOCK_THREAD_CPUTIME_ID ? -EINVAL : -EOPNOTSUPP;

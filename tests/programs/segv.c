@@ -34,7 +34,12 @@ int main(int argc, char **argv)
 	} else if (strcmp(m, "int3") == 0) {
 		__asm__ volatile("int3");
 	} else if (strcmp(m, "div0") == 0) {
-		printf("%d\n", 1 / zero);
+		unsigned int q = 1, d = zero;
+
+		/* in asm: the compiler may rewrite 1 / x without a divide */
+		__asm__ volatile("xorl %%edx, %%edx; divl %1"
+				 : "+a"(q) : "r"(d) : "edx");
+		printf("%u\n", q);
 	} else {
 		return 2;
 	}
