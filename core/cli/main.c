@@ -14,6 +14,8 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
+#include <sched.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -270,6 +272,9 @@ int main(int argc, char **argv)
 	char **prog_argv;
 	int r, fd, status = 0, ret = EXIT_SBX;
 
+	/* a closed pipe is the application's business: it gets EPIPE (and
+	 * its SIGPIPE) from the core, which must not die of it */
+	signal(SIGPIPE, SIG_IGN);
 	if (parse_args(argc, argv, &o))
 		return EXIT_SBX;
 	if (o.config)
@@ -339,6 +344,7 @@ int main(int argc, char **argv)
 	if (r)
 		sbx_warn("vdso: %s; time calls will trap", strerror(-r));
 	services_init(&svc, memfile_fd());
+	sched_getaffinity(0, sizeof(k.cpus), (cpu_set_t *)k.cpus);
 	if (start_platform(&k, &cfg, &sp, &pl, &svc))
 		goto out_memfile;
 

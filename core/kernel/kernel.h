@@ -27,6 +27,9 @@ struct kernel {
 	int strace_fd;
 	int next_pid;
 	struct process *init;
+	/* CPUs the sandbox reports: the host's at start-up, before a
+	 * platform pinned its threads (a raw cpu_set_t) */
+	uint64_t cpus[16];
 };
 
 struct process {

@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,6 +44,18 @@ static bool writable(const struct file *f)
 }
 
 /* ---- read and write ---- */
+
+/*
+ * broken_pipe - a write failed with EPIPE: Linux also sends SIGPIPE, whose
+ * default action ends the process.  Until signal delivery exists, a
+ * program with a handler gets only the EPIPE.
+ */
+static long broken_pipe(struct task *t, long r)
+{
+	if (r == -EPIPE && t->proc->sigact[SIGPIPE - 1].handler == 0 /* SIG_DFL */)
+		process_exit(t->proc, SIGPIPE);
+	return r;
+}
 
 static long do_read(struct task *t, struct file *f, uint64_t buf, size_t len,
 		    int64_t off)
@@ -85,7 +98,7 @@ static long do_write(struct task *t, struct file *f, uint64_t buf, size_t len,
 	}
 	n = off < 0 ? write(f->host_fd, b, len) : pwrite(f->host_fd, b, len, off);
 	free(b);
-	return n < 0 ? -errno : n;
+	return n < 0 ? broken_pipe(t, -errno) : n;
 }
 
 /*
@@ -197,7 +210,7 @@ long sys_writev(struct task *t, const struct sbx_syscall_args *a)
 	}
 	r = write(f->host_fd, b, at);
 	if (r < 0)
-		r = -errno;
+		r = broken_pipe(t, -errno);
 out_free:
 	free(b);
 	free(iov);

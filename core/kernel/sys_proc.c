@@ -258,6 +258,9 @@ long sys_sched_getaffinity(struct task *t, const struct sbx_syscall_args *a)
 		return -EINVAL;
 	if ((int)a->a[0] != 0 && (int)a->a[0] != t->tid)
 		return (int)a->a[0] < 0 ? -EINVAL : -ESRCH;
+	/* the set at start-up, not the one a platform may have pinned us to */
+	memcpy(&set, t->proc->k->cpus, sizeof(set) < sizeof(t->proc->k->cpus)
+					       ? sizeof(set) : sizeof(t->proc->k->cpus));
 	return mm_copy_out(&t->proc->mm, a->a[2], &set, (size_t)n) ?: n;
 }
 
