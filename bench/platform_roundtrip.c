@@ -2,7 +2,9 @@
  * platform_roundtrip: getppid round trips through a platform plugin (path
  * in argv[1]), as the core would make them: switch_to, set rax, switch_to.
  * A blob loops on `syscall`; for the ptrace plugin it runs once with
- * option pin true and once with pin false.
+ * option pin true and once with pin false, for systrap with each CPU
+ * placement (pin cross/same/none) and spin policy.  Several plugins may be
+ * named, to compare them side by side in one run.
  *
  * Output: `name value unit` lines, medians of RUNS runs of ITERS calls.
  */
@@ -46,7 +48,7 @@ static int bench(const char *path, const char *name, const char *const *kv,
 	struct sbx_ctx *ctx;
 	struct sbx_regs r;
 	struct sbx_exit e = { .size = sizeof(e) };
-	double v[RUNS], t0;
+	double v[RUNS], t0 = 0;
 	int err, run, i;
 
 	err = harness_open(&h, path, kv);
@@ -86,19 +88,53 @@ static int bench(const char *path, const char *name, const char *const *kv,
 	return 0;
 }
 
-int main(int argc, char **argv)
+/* one plugin's variants: ptrace pinned or not; systrap by pin and spin */
+static int bench_plugin(const char *path, int iters)
 {
 	static const char *const pin_on[] = { "pin", "true", NULL };
 	static const char *const pin_off[] = { "pin", "false", NULL };
-	int iters = argc > 2 ? atoi(argv[2]) : 20000;
-	const char *path = argc > 1 ? argv[1] : NULL;
+	static const char *const st_cross[] = { "pin", "cross", "spin_us", "20",
+						NULL };
+	static const char *const st_same[] = { "pin", "same", "spin_us", "0",
+					       NULL };
+	static const char *const st_none[] = { "pin", "none", "spin_us", "20",
+					       NULL };
+	static const char *const st_futex[] = { "pin", "cross", "spin_us", "0",
+						NULL };
 
-	if (!path) {
-		fprintf(stderr, "usage: %s PLATFORM.so [ITERS]\n", argv[0]);
-		return 2;
-	}
 	if (strstr(path, "ptrace"))
 		return bench(path, "platform_getppid_pin_ns", pin_on, iters) ||
 		       bench(path, "platform_getppid_nopin_ns", pin_off, iters);
+	if (strstr(path, "systrap"))
+		return bench(path, "systrap_getppid_cross_spin20_ns", st_cross,
+			     iters) ||
+		       bench(path, "systrap_getppid_cross_futex_ns", st_futex,
+			     iters) ||
+		       bench(path, "systrap_getppid_same_futex_ns", st_same,
+			     iters) ||
+		       bench(path, "systrap_getppid_nopin_spin20_ns", st_none,
+			     iters);
 	return bench(path, "platform_getppid_ns", NULL, iters);
+}
+
+/* usage: platform_roundtrip PLATFORM.so... [ITERS]: plugins side by side */
+int main(int argc, char **argv)
+{
+	int iters = 20000, i, n = 0, err = 0;
+
+	for (i = 1; i < argc; i++)
+		if (!strstr(argv[i], ".so"))
+			iters = atoi(argv[i]);
+	for (i = 1; i < argc; i++) {
+		if (!strstr(argv[i], ".so"))
+			continue;
+		printf("# %s\n", argv[i]);
+		err |= bench_plugin(argv[i], iters);
+		n++;
+	}
+	if (!n) {
+		fprintf(stderr, "usage: %s PLATFORM.so... [ITERS]\n", argv[0]);
+		return 2;
+	}
+	return err;
 }

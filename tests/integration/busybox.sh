@@ -15,6 +15,8 @@ case $1 in
 /*) sbxrun=$1 ;;
 *) sbxrun=$(pwd)/$1 ;;
 esac
+# SBX_TEST_PLATFORM (set by meson, one test per platform) overrides the config
+plat_opt=${SBX_TEST_PLATFORM:+--platform $SBX_TEST_PLATFORM}
 busybox=/bin/busybox
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/sbx-busybox.XXXXXX")
@@ -51,7 +53,7 @@ show() {
 
 # sbx ARGV...: run ARGV in the sandbox; status in $st, output in sbx.*
 sbx() {
-	"$sbxrun" --config "$config" -- "$@" </dev/null \
+	"$sbxrun" --config "$config" $plat_opt -- "$@" </dev/null \
 		>"$tmp/sbx.out" 2>"$tmp/sbx.err"
 	st=$?
 }
@@ -153,7 +155,7 @@ if [ -x "$busybox" ] && "$busybox" true 2>/dev/null; then
 	same "busybox sh -c (builtins only)" $bb sh -c 'echo hi; x=$((6 * 7)); echo $x; exit 3'
 	same "busybox no such applet" $bb no-such-applet
 	# sbxrun is the writer into the pipe: the host pipe, not a sandbox one
-	a=$("$sbxrun" --config "$config" -- $bb seq 1 100000 </dev/null \
+	a=$("$sbxrun" --config "$config" $plat_opt -- $bb seq 1 100000 </dev/null \
 		2>"$tmp/sbx.err" | $bb tail -n 1)
 	if [ "$a" = 100000 ]; then
 		ok "busybox seq 1 100000 | tail -n 1"
@@ -166,7 +168,7 @@ if [ -x "$busybox" ] && "$busybox" true 2>/dev/null; then
 	needs_vfs "busybox stat -c %n /" $bb stat -c %n /
 	needs_vfs "busybox whoami (/etc/passwd)" $bb whoami
 
-	"$sbxrun" --strace --config "$config" -- $bb echo hello </dev/null \
+	"$sbxrun" --strace --config "$config" $plat_opt -- $bb echo hello </dev/null \
 		>"$tmp/sbx.out" 2>"$tmp/strace"
 	st=$?
 	if [ "$st" -eq 0 ] && grep -qxF 'write(1, "hello\n", 6) = 6' "$tmp/strace"; then

@@ -19,6 +19,8 @@ abspath() {
 	esac
 }
 sbxrun=$(abspath "$1")
+# SBX_TEST_PLATFORM (set by meson, one test per platform) overrides the config
+plat_opt=${SBX_TEST_PLATFORM:+--platform $SBX_TEST_PLATFORM}
 config=$(abspath "$2")
 shift 2
 
@@ -56,10 +58,10 @@ native() {
 sandboxed() {
 	if [ "$1" = --strace ]; then
 		shift
-		"$sbxrun" --strace --config "$config" -- "$@" \
+		"$sbxrun" --strace --config "$config" $plat_opt -- "$@" \
 			</dev/null >"$tmp/strace.out" 2>"$tmp/strace.err"
 	else
-		"$sbxrun" --config "$config" -- "$@" \
+		"$sbxrun" --config "$config" $plat_opt -- "$@" \
 			</dev/null >"$tmp/sbx.out" 2>"$tmp/sbx.err"
 	fi
 	st_s=$?
@@ -96,7 +98,7 @@ check_pipe() {
 	bytes=$2
 	prog=$3
 	a=$("$prog" big "$bytes" </dev/null | wc -c)
-	b=$("$sbxrun" --config "$config" -- "$prog" big "$bytes" \
+	b=$("$sbxrun" --config "$config" $plat_opt -- "$prog" big "$bytes" \
 		</dev/null 2>"$tmp/sbx.err" | wc -c)
 	if [ "$a" -eq "$bytes" ] && [ "$b" -eq "$bytes" ]; then
 		ok "$desc"

@@ -1,0 +1,80 @@
+/*
+ * Layout shared by the systrap stub code (stub.S) and the plugin
+ * (systrap.c): the stub region's addresses, the offsets of the shared
+ * page's fields, the hand-off states and the stub's exit codes.  Plain
+ * #defines only, so that the assembler can include it too.
+ *
+ * Stub region of one platform instance, identical in the core and in every
+ * stub process (stubs are forked from a zygote forked from the core):
+ *
+ *   base + 0                  stub code (one page, read + exec)
+ *   base + SYSTRAP_SH_OFF     this stub's shared slot (SYSTRAP_SLOT bytes
+ *                             of the plugin's shared memfd, read + write):
+ *                             control words, then the alternate signal
+ *                             stack that holds the signal frame
+ *
+ * In the core the shared slot range is a PROT_NONE reservation; the core
+ * sees every slot through one ordinary mapping of the shared memfd.
+ */
+#ifndef SBX_PLUGINS_SYSTRAP_ABI_H
+#define SBX_PLUGINS_SYSTRAP_ABI_H
+
+/*
+ * The application range ends 4 GiB below the stub region, so that the
+ * seccomp filter can bound trampoline mmap/munmap/mprotect by checking
+ * only the high 32 bits of the address (< SYSTRAP_USER_MAX_HI) and of the
+ * length (== 0): no such range reaches the stub region.
+ */
+#define SYSTRAP_USER_MIN	0x10000
+#define SYSTRAP_USER_MAX	0x7ffe00000000
+#define SYSTRAP_USER_MAX_HI	0x7ffe
+#define SYSTRAP_REGION		0x7fff00000000
+#define SYSTRAP_USER_TOP	0x7ffffffff000
+#define SYSTRAP_STUB_SIZE	0x20000	/* code page + shared slot, aligned */
+#define SYSTRAP_SH_OFF		0x10000
+#define SYSTRAP_SLOT		0x10000
+
+/* Shared slot fields (byte offsets). */
+#define SH_STATE	0	/* u32 futex word: SYSTRAP_ST_* */
+#define SH_STUB_WAIT	4	/* u32 the stub sleeps (or is about to) */
+#define SH_CORE_WAIT	8	/* u32 the core sleeps (or is about to) */
+#define SH_FLAGS	12	/* u32 SYSTRAP_F_* */
+#define SH_SPIN		16	/* u64 stub spin budget, pause iterations */
+#define SH_SIGNO	24	/* u64 signal of the last event */
+#define SH_SIGINFO	32	/* u64 its siginfo (stub address) */
+#define SH_UCTX		40	/* u64 its ucontext (stub address) */
+#define SH_FS_CUR	48	/* u64 fs base at the event (FSGSBASE only) */
+#define SH_FS_WANT	56	/* u64 fs base to set before resuming */
+#define SH_NR		64	/* u64 address-space op: system call number */
+#define SH_ARGS		72	/* u64[6] its arguments */
+#define SH_RET		120	/* u64 its result */
+#define SH_PROG		128	/* struct sock_fprog for the start code */
+#define SH_FILTER	256	/* struct sock_filter[], up to SH_FILTER_MAX */
+#define SH_FILTER_MAX	96
+#define SH_ALT		0x1000	/* alternate signal stack: to the slot end */
+
+/* SH_FLAGS bits */
+#define SYSTRAP_F_FSGSBASE	1 /* rdfsbase/wrfsbase usable */
+#define SYSTRAP_F_SET_FS	2 /* set fs base to SH_FS_WANT, then clear */
+
+/* Hand-off states (SH_STATE). */
+#define SYSTRAP_ST_STUB		0 /* the stub runs (application or handler) */
+#define SYSTRAP_ST_EVENT	1 /* stub parked: event or op result posted */
+#define SYSTRAP_ST_RESUME	2 /* core: return to the application */
+#define SYSTRAP_ST_OP		3 /* core: run SH_NR with SH_ARGS */
+
+/* Exit codes of a stub that gave up (stub.S and the child code). */
+#define SYSTRAP_EXIT_PARENT	200
+#define SYSTRAP_EXIT_FDS	201
+#define SYSTRAP_EXIT_MAP	202
+#define SYSTRAP_EXIT_SIG	203
+#define SYSTRAP_EXIT_RSEQ	204
+#define SYSTRAP_EXIT_MUNMAP	205
+#define SYSTRAP_EXIT_SECCOMP	206
+#define SYSTRAP_EXIT_TAMPER	207 /* signal frame outside the alt stack */
+#define SYSTRAP_EXIT_STATE	208 /* unknown command */
+
+/* The fd at which a stub holds the memory file (its only fd). */
+#define SYSTRAP_STUB_MEMFD	0
+
+#endif
