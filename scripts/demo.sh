@@ -1,6 +1,6 @@
 #!/bin/sh
 # Build sbx if needed and run the demo sandbox: the built-in default config
-# (ptrace platform, busybox echo), first plainly, then with --strace so you
+# (systrap platform, busybox echo), first plainly, then with --strace so you
 # can see every system call the sbx core implemented for the program.
 set -eu
 cd "$(dirname "$0")/.."

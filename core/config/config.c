@@ -807,7 +807,7 @@ int config_parse_size(const char *s, uint64_t *out)
 int config_defaults(struct sbx_config *cfg)
 {
 	memset(cfg, 0, sizeof(*cfg));
-	cfg->platform.plugin = strdup("ptrace");
+	cfg->platform.plugin = strdup("systrap");
 	cfg->platform.options.path = strdup("platform.options");
 	cfg->filesystem.plugin = strdup("gofer");
 	cfg->filesystem.root_source = strdup("/");

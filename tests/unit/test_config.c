@@ -91,7 +91,7 @@ static void load_file_ok(const char *path, struct sbx_config *cfg)
 /* Checks every default, as documented in config/sandbox.yaml. */
 static void check_defaults(const struct sbx_config *cfg)
 {
-	ck_assert_str_eq(cfg->platform.plugin, "ptrace");
+	ck_assert_str_eq(cfg->platform.plugin, "systrap");
 	ck_assert_uint_eq(cfg->platform.options.n, 0);
 	ck_assert_str_eq(cfg->platform.options.path, "platform.options");
 	ck_assert_str_eq(cfg->filesystem.plugin, "gofer");
@@ -252,7 +252,7 @@ START_TEST(test_config_embedded_default_parses)
 	ret = config_load_string("<embedded>", config_default_yaml,
 				 strlen(config_default_yaml), &cfg, &err);
 	ck_assert_msg(ret == 0, "%s", err.msg);
-	ck_assert_str_eq(cfg.platform.plugin, "ptrace");
+	ck_assert_str_eq(cfg.platform.plugin, "systrap");
 	ck_assert_uint_eq(cfg.process.argc, 3);
 	ck_assert_str_eq(cfg.process.argv[0], "/bin/busybox");
 	ck_assert_str_eq(cfg.process.argv[1], "echo");
@@ -275,7 +275,7 @@ START_TEST(test_config_reference_parses)
 
 	load_file_ok(source_path("config/sandbox.yaml"), &cfg);
 	/* The reference sets every key to its default, except env. */
-	ck_assert_str_eq(cfg.platform.plugin, "ptrace");
+	ck_assert_str_eq(cfg.platform.plugin, "systrap");
 	ck_assert_str_eq(cfg.network.plugin, "none");
 	ck_assert_uint_eq(cfg.process.envc, 2);
 	ck_assert_uint_eq(cfg.limits.nofile, 1024);
