@@ -58,6 +58,44 @@ void fdtable_free(struct fdtable *t)
 	free(t);
 }
 
+struct fdtable *fdtable_clone(struct fdtable *t)
+{
+	struct fdtable *n = fdtable_new(t->max);
+
+	if (!n)
+		return NULL;
+	pthread_mutex_lock(&t->lock);
+	n->fds = calloc((size_t)(t->size ? t->size : 1), sizeof(*n->fds));
+	if (!n->fds) {
+		pthread_mutex_unlock(&t->lock);
+		fdtable_free(n);
+		return NULL;
+	}
+	n->size = t->size;
+	for (int i = 0; i < t->size; i++) {
+		n->fds[i] = t->fds[i];
+		if (n->fds[i].file)
+			file_get(n->fds[i].file);
+	}
+	pthread_mutex_unlock(&t->lock);
+	return n;
+}
+
+void fdtable_close_on_exec(struct fdtable *t)
+{
+	for (int i = 0; i < t->size; i++) {
+		struct file *f = NULL;
+
+		pthread_mutex_lock(&t->lock);
+		if (t->fds[i].file && t->fds[i].cloexec) {
+			f = t->fds[i].file;
+			t->fds[i].file = NULL;
+		}
+		pthread_mutex_unlock(&t->lock);
+		file_put(f);
+	}
+}
+
 static int grow(struct fdtable *t, int fd)
 {
 	int size = t->size ? t->size : 64;

@@ -35,6 +35,10 @@ void file_put(struct file *f);
 
 struct fdtable *fdtable_new(int max);
 void fdtable_free(struct fdtable *t);
+/* fdtable_clone - a copy for fork: the same files, each referenced again. */
+struct fdtable *fdtable_clone(struct fdtable *t);
+/* fdtable_close_on_exec - close every fd marked close-on-exec (execve). */
+void fdtable_close_on_exec(struct fdtable *t);
 
 /* fd_install - lowest free fd >= @min for @f (takes a reference).
  * Return: the fd, -EMFILE or -EINVAL (@min out of range). */
