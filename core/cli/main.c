@@ -3,9 +3,8 @@
  *
  *   sbxrun [--config FILE] [options] [-- ARGV...]
  *
- * Divided into: option parsing, --list-plugins, program lookup (the one
- * place the core opens a host path, before the sandbox starts), platform
- * set-up, and the run itself.  Exit status: the program's own; 128+N when
+ * Divided into: option parsing, --list-plugins, program lookup (through
+ * the VFS: the gofer opens the file), platform set-up, and the run itself.  Exit status: the program's own; 128+N when
  * it died of signal N; 125 when sbx itself failed; 126 when the program
  * cannot be executed; 127 when it is not found.
  */
@@ -35,6 +34,7 @@
 #include "core/plugin/loader.h"
 #include "core/plugin/services.h"
 #include "core/util/log.h"
+#include "core/vfs/vfs.h"
 
 #define EXIT_SBX 125
 #define EXIT_NOEXEC 126
@@ -143,49 +143,51 @@ static const char *env_path(const struct sbx_config *cfg)
 }
 
 /*
- * open_program - find @name as execvp would inside the sandbox root and
- * open it.  START-UP SHORTCUT until the VFS lands: the core opens this
- * one host file itself, under filesystem.root.source, before the sandbox
- * starts; afterwards programs load through the VFS and the gofer.
- * Return: the fd, or -errno; *@path gets the sandbox path.
+ * open_program - find @name as execvp would inside the sandbox, through
+ * the VFS (the gofer opens it: the core never opens a host path), with
+ * process.cwd as the cwd.  Return: 0 and *@out, or -errno; *@path gets
+ * the sandbox path.
  */
 static int open_program(const struct sbx_config *cfg, const char *name,
-			char *path, size_t len)
+			char *path, size_t len, struct file **out)
 {
-	const char *root = cfg->filesystem.root_source;
-	char host[PATH_MAX * 2];
+	struct fs_context *fs = fs_context_new_cwd(cfg->process.cwd);
 	int err = -ENOENT;
 
-	if (strchr(name, '/')) {
-		if (name[0] == '/')
-			snprintf(path, len, "%s", name);
-		else
-			snprintf(path, len, "%s/%s", cfg->process.cwd, name);
-	}
+	if (!fs)
+		return -ENOMEM;
+	if (strchr(name, '/'))
+		snprintf(path, len, "%s", name);
 	for (const char *p = env_path(cfg); ; ) {
 		const char *colon = strchr(p, ':');
 		size_t dl = colon ? (size_t)(colon - p) : strlen(p);
-		struct stat st;
-		int fd;
+		struct k_stat st;
+		struct file *f;
+		int r;
 
 		if (!strchr(name, '/'))
 			snprintf(path, len, "%.*s/%s", (int)dl, dl ? p : ".", name);
-		snprintf(host, sizeof(host), "%s%s", strcmp(root, "/") ? root : "",
-			 path);
-		fd = open(host, O_RDONLY | O_CLOEXEC);
-		if (fd >= 0) {
-			if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
-			    (st.st_mode & 0111))
-				return fd;
-			close(fd);
+		r = vfs_open(fs, NULL, path, O_RDONLY, 0, 0, &f);
+		if (r == 0) {
+			r = f->ops->stat ? f->ops->stat(f, &st) : -EACCES;
+			if (r == 0 && S_ISREG(st.st_mode) && (st.st_mode & 0111)) {
+				*out = f;
+				fs_context_put(fs);
+				return 0;
+			}
+			file_put(f);
 			err = -EACCES;
-		} else if (errno != ENOENT && errno != ENOTDIR) {
-			err = -errno;
+		} else if (r == -EISDIR) {
+			err = -EACCES;
+		} else if (r != -ENOENT && r != -ENOTDIR) {
+			err = r;
 		}
 		if (strchr(name, '/') || !colon)
-			return err;
+			break;
 		p = colon + 1;
 	}
+	fs_context_put(fs);
+	return err;
 }
 
 static int open_log(const struct sbx_config *cfg)
@@ -270,7 +272,8 @@ int main(int argc, char **argv)
 	struct kernel k = { .next_pid = 1 };
 	char path[PATH_MAX];
 	char **prog_argv;
-	int r, fd, status = 0, ret = EXIT_SBX;
+	struct file *prog = NULL;
+	int r, status = 0, ret = EXIT_SBX;
 
 	/* a closed pipe is the application's business: it gets EPIPE (and
 	 * its SIGPIPE) from the core, which must not die of it */
@@ -328,23 +331,29 @@ int main(int argc, char **argv)
 		goto out_search;
 	log_set_fd(k.strace_fd);
 
-	fd = open_program(&cfg, prog_argv[0], path, sizeof(path));
-	if (fd < 0) {
-		fprintf(stderr, "sbxrun: %s: %s\n", prog_argv[0], strerror(-fd));
-		ret = fd == -ENOENT ? EXIT_NOTFOUND : EXIT_NOEXEC;
-		goto out_log;
-	}
 	r = memfile_init(MEMFILE_DEFAULT_SIZE);
 	if (r) {
 		fprintf(stderr, "sbxrun: cannot create the memory file: %s\n",
 			strerror(-r));
-		goto out_prog;
+		goto out_log;
 	}
 	r = vdso_init();
 	if (r)
 		sbx_warn("vdso: %s; time calls will trap", strerror(-r));
 	services_init(&svc, memfile_fd());
 	sched_getaffinity(0, sizeof(k.cpus), (cpu_set_t *)k.cpus);
+	/* mounts start the sbx-gofer processes: before confine_core() */
+	r = vfs_init(&cfg, &sp, &svc, &err);
+	if (r) {
+		fprintf(stderr, "sbxrun: %s\n", err.msg);
+		goto out_memfile;
+	}
+	r = open_program(&cfg, prog_argv[0], path, sizeof(path), &prog);
+	if (r) {
+		fprintf(stderr, "sbxrun: %s: %s\n", prog_argv[0], strerror(-r));
+		ret = r == -ENOENT ? EXIT_NOTFOUND : EXIT_NOEXEC;
+		goto out_memfile;
+	}
 	if (start_platform(&k, &cfg, &sp, &pl, &svc))
 		goto out_memfile;
 
@@ -353,10 +362,11 @@ int main(int argc, char **argv)
 		fprintf(stderr, "sbxrun: %s\n", err.msg);
 		goto out_platform;
 	}
-	r = sandbox_run(&k, fd, path, prog_argv, &status, &err);
+	r = sandbox_run(&k, prog, path, prog_argv, &status, &err);
 	if (r) {
 		fprintf(stderr, "sbxrun: %s: %s\n", path, err.msg);
-		ret = r == -ENOEXEC ? EXIT_NOEXEC : EXIT_SBX;
+		ret = r == -ENOENT ? EXIT_NOTFOUND
+		    : r == -ENOEXEC || r == -EACCES ? EXIT_NOEXEC : EXIT_SBX;
 	} else {
 		ret = exit_code(status);
 	}
@@ -366,9 +376,8 @@ out_platform:
 out_memfile:
 	vdso_fini();
 	plugin_unload(&pl);
+	file_put(prog);
 	memfile_fini();
-out_prog:
-	close(fd);
 out_log:
 	if (k.strace_fd > 2)
 		close(k.strace_fd);

@@ -16,6 +16,11 @@ static const int core_calls[] = {
 	SCMP_SYS(readv), SCMP_SYS(writev), SCMP_SYS(lseek), SCMP_SYS(close),
 	SCMP_SYS(fstat), SCMP_SYS(newfstatat), SCMP_SYS(fcntl), SCMP_SYS(ioctl),
 	SCMP_SYS(dup), SCMP_SYS(dup3), SCMP_SYS(fallocate), SCMP_SYS(ftruncate),
+	/* the VFS: directories and pipes on fds it holds, the gofer socket
+	 * (requests, replies, donated fds); nothing here opens a path */
+	SCMP_SYS(getdents64), SCMP_SYS(pipe2), SCMP_SYS(fstatfs),
+	SCMP_SYS(sendto), SCMP_SYS(sendmsg), SCMP_SYS(recvmsg),
+	SCMP_SYS(recvfrom),
 	/* memory: malloc, the memory file */
 	SCMP_SYS(mmap), SCMP_SYS(munmap), SCMP_SYS(mprotect), SCMP_SYS(mremap),
 	SCMP_SYS(madvise), SCMP_SYS(brk),
@@ -29,6 +34,8 @@ static const int core_calls[] = {
 	/* signals within the core */
 	SCMP_SYS(rt_sigaction), SCMP_SYS(rt_sigprocmask), SCMP_SYS(rt_sigreturn),
 	SCMP_SYS(tgkill), SCMP_SYS(sigaltstack),
+	/* task threads (pthread_create) */
+	SCMP_SYS(clone), SCMP_SYS(clone3),
 	/* leaving */
 	SCMP_SYS(exit), SCMP_SYS(exit_group), SCMP_SYS(munlock),
 };

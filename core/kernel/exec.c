@@ -3,13 +3,15 @@
  *
  * Segments are loaded the way musl's map_library does it: reserve the whole
  * span, fill each PT_LOAD, then give each its protection and unmap the
- * gaps.  Until the VFS can map files, segment contents are copied into
- * anonymous memory from the host fd (a start-up shortcut: the core opens
- * only the program file, once, before the sandbox starts).
+ * gaps.  Segment contents are copied into anonymous memory through the
+ * VFS read path (struct file), for the program and its PT_INTERP alike:
+ * exact for private mappings, and no platform needs to map host files.
  */
 #define _GNU_SOURCE
 #include <elf.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/auxv.h>
@@ -36,22 +38,9 @@ static uint64_t rnd(uint64_t pages)
 	return (v % pages) * PAGE_SIZE;
 }
 
-static int pread_all(int fd, void *buf, size_t len, off_t off)
+static int pread_all(struct file *f, void *buf, size_t len, off_t off)
 {
-	size_t done = 0;
-
-	while (done < len) {
-		ssize_t n = pread(fd, (char *)buf + done, len - done,
-				  off + (off_t)done);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		if (n == 0)
-			return -ENOEXEC; /* truncated file */
-		done += (size_t)n;
-	}
-	return 0;
+	return vfs_read_full(f, buf, len, (uint64_t)off);
 }
 
 static int check_header(const Elf64_Ehdr *eh, struct sbx_error *err)
@@ -70,9 +59,10 @@ static int check_header(const Elf64_Ehdr *eh, struct sbx_error *err)
 }
 
 /* load_segments - map every PT_LOAD at @bias; sets brk and *@phdr_addr. */
-static int load_segments(struct process *p, int fd, const Elf64_Ehdr *eh,
+static int load_segments(struct process *p, struct file *fd, const Elf64_Ehdr *eh,
 			 const Elf64_Phdr *ph, uint64_t bias, uint64_t lo,
-			 uint64_t hi, uint64_t *phdr_addr, struct sbx_error *err)
+			 uint64_t hi, uint64_t *phdr_addr, bool set_brk,
+			 struct sbx_error *err)
 {
 	struct mm *mm = &p->mm;
 	uint64_t prev_end = lo + bias;
@@ -131,7 +121,8 @@ static int load_segments(struct process *p, int fd, const Elf64_Ehdr *eh,
 		if (end > prev_end)
 			prev_end = end;
 	}
-	mm->brk_start = mm->brk = PAGE_UP(hi + bias);
+	if (set_brk)
+		mm->brk_start = mm->brk = PAGE_UP(hi + bias);
 	r = 0;
 out_free:
 	free(buf);
@@ -240,7 +231,96 @@ out:
 	return r;
 }
 
-int exec_load(struct process *p, int fd, const char *execfn,
+/* read_elf - the ELF header and program headers; [lo, hi) of PT_LOADs. */
+static int read_elf(struct file *f, Elf64_Ehdr *eh, Elf64_Phdr *ph,
+		    uint64_t *lo, uint64_t *hi, struct sbx_error *err)
+{
+	int r = pread_all(f, eh, sizeof(*eh), 0);
+
+	if (r)
+		return r == -ENOEXEC ? sbx_error_set(err, ENOEXEC, "not an ELF file")
+				     : sbx_error_set(err, -r, "read: %s", strerror(-r));
+	r = check_header(eh, err);
+	if (r)
+		return r;
+	r = pread_all(f, ph, eh->e_phnum * sizeof(Elf64_Phdr), (off_t)eh->e_phoff);
+	if (r)
+		return sbx_error_set(err, ENOEXEC, "truncated ELF program headers");
+	*lo = UINT64_MAX;
+	*hi = 0;
+	for (int i = 0; i < eh->e_phnum; i++) {
+		if (ph[i].p_type != PT_LOAD)
+			continue;
+		if (ph[i].p_filesz > ph[i].p_memsz ||
+		    ph[i].p_vaddr + ph[i].p_memsz < ph[i].p_vaddr)
+			return sbx_error_set(err, ENOEXEC, "bad ELF segment");
+		if (PAGE_DOWN(ph[i].p_vaddr) < *lo)
+			*lo = PAGE_DOWN(ph[i].p_vaddr);
+		if (PAGE_UP(ph[i].p_vaddr + ph[i].p_memsz) > *hi)
+			*hi = PAGE_UP(ph[i].p_vaddr + ph[i].p_memsz);
+	}
+	if (*hi <= *lo)
+		return sbx_error_set(err, ENOEXEC, "ELF file has nothing to load");
+	return 0;
+}
+
+/*
+ * load_interp - load the program interpreter named by PT_INTERP (ld.so)
+ * through the VFS at a free place in the mmap area.  Return: 0 with its
+ * base and entry, or -errno with @err set.
+ */
+static int load_interp(struct process *p, struct file *prog,
+		       const Elf64_Phdr *pi, uint64_t *base, uint64_t *entry,
+		       struct sbx_error *err)
+{
+	Elf64_Ehdr eh;
+	Elf64_Phdr ph[MAX_PHNUM];
+	uint64_t lo, hi, bias, phdr;
+	struct file *f;
+	char *name;
+	int r;
+
+	if (pi->p_filesz < 2 || pi->p_filesz > PATH_MAX)
+		return sbx_error_set(err, ENOEXEC, "bad PT_INTERP");
+	name = calloc(1, pi->p_filesz + 1);
+	if (!name)
+		return -ENOMEM;
+	r = pread_all(prog, name, pi->p_filesz, (off_t)pi->p_offset);
+	if (r || name[pi->p_filesz - 1] != 0) {
+		free(name);
+		return sbx_error_set(err, ENOEXEC, "bad PT_INTERP");
+	}
+	r = vfs_open(p->fs, NULL, name, O_RDONLY, 0, 0, &f);
+	if (r) {
+		sbx_error_set(err, -r, "interpreter %s: %s", name, strerror(-r));
+		free(name);
+		return r == -ENOENT ? -ENOENT : -ENOEXEC;
+	}
+	r = read_elf(f, &eh, ph, &lo, &hi, err);
+	if (r)
+		goto out;
+	if (eh.e_type != ET_DYN) {
+		r = sbx_error_set(err, ENOEXEC, "interpreter %s is not ET_DYN", name);
+		goto out;
+	}
+	r = mm_get_unmapped(&p->mm, 0, hi - lo, &bias);
+	if (r) {
+		r = sbx_error_set(err, ENOMEM, "no room for the interpreter");
+		goto out;
+	}
+	bias -= lo;
+	r = load_segments(p, f, &eh, ph, bias, lo, hi, &phdr, false, err);
+	if (r)
+		goto out;
+	*base = lo + bias;
+	*entry = eh.e_entry + bias;
+out:
+	file_put(f);
+	free(name);
+	return r;
+}
+
+int exec_load(struct process *p, struct file *fd, const char *execfn,
 	      char *const argv[], char *const envp[], struct sbx_regs *regs,
 	      struct sbx_error *err)
 {
@@ -252,33 +332,15 @@ int exec_load(struct process *p, int fd, const char *execfn,
 	size_t n = 0, stack_len;
 	int r;
 
-	r = pread_all(fd, &eh, sizeof(eh), 0);
-	if (r)
-		return r == -ENOEXEC ? sbx_error_set(err, ENOEXEC, "not an ELF file")
-				     : sbx_error_set(err, -r, "read: %s", strerror(-r));
-	r = check_header(&eh, err);
+	const Elf64_Phdr *interp = NULL;
+	uint64_t interp_base = 0, entry;
+
+	r = read_elf(fd, &eh, ph, &lo, &hi, err);
 	if (r)
 		return r;
-	r = pread_all(fd, ph, eh.e_phnum * sizeof(Elf64_Phdr), (off_t)eh.e_phoff);
-	if (r)
-		return sbx_error_set(err, ENOEXEC, "truncated ELF program headers");
-	for (int i = 0; i < eh.e_phnum; i++) {
-		if (ph[i].p_type == PT_INTERP)
-			return sbx_error_set(err, ENOEXEC,
-				"dynamically linked programs need the file system "
-				"(not in this version of sbx); use a static build");
-		if (ph[i].p_type != PT_LOAD)
-			continue;
-		if (ph[i].p_filesz > ph[i].p_memsz ||
-		    ph[i].p_vaddr + ph[i].p_memsz < ph[i].p_vaddr)
-			return sbx_error_set(err, ENOEXEC, "bad ELF segment");
-		if (PAGE_DOWN(ph[i].p_vaddr) < lo)
-			lo = PAGE_DOWN(ph[i].p_vaddr);
-		if (PAGE_UP(ph[i].p_vaddr + ph[i].p_memsz) > hi)
-			hi = PAGE_UP(ph[i].p_vaddr + ph[i].p_memsz);
-	}
-	if (hi <= lo)
-		return sbx_error_set(err, ENOEXEC, "ELF file has nothing to load");
+	for (int i = 0; i < eh.e_phnum; i++)
+		if (ph[i].p_type == PT_INTERP && !interp)
+			interp = &ph[i];
 
 	/* layout: stack at the top, mmap area below it, program low */
 	stack_top = mm->user_max - rnd(STACK_RANDOM_PAGES) - PAGE_SIZE;
@@ -289,9 +351,15 @@ int exec_load(struct process *p, int fd, const char *execfn,
 	if (lo + bias < mm->user_min || hi + bias > mm->user_max)
 		return sbx_error_set(err, ENOEXEC,
 				     "ELF segments outside the sandbox's address range");
-	r = load_segments(p, fd, &eh, ph, bias, lo, hi, &phdr, err);
+	r = load_segments(p, fd, &eh, ph, bias, lo, hi, &phdr, true, err);
 	if (r)
 		return r;
+	entry = eh.e_entry + bias;
+	if (interp) {
+		r = load_interp(p, fd, interp, &interp_base, &entry, err);
+		if (r)
+			return r;
+	}
 
 	stack_len = INITIAL_STACK * 8;
 	r = mm_map_anon(mm, stack_top - stack_len, stack_len,
@@ -308,7 +376,7 @@ int exec_load(struct process *p, int fd, const char *execfn,
 	aux[n++] = AT_PHDR, aux[n++] = phdr;
 	aux[n++] = AT_PHENT, aux[n++] = sizeof(Elf64_Phdr);
 	aux[n++] = AT_PHNUM, aux[n++] = eh.e_phnum;
-	aux[n++] = AT_BASE, aux[n++] = 0;
+	aux[n++] = AT_BASE, aux[n++] = interp_base;
 	aux[n++] = AT_FLAGS, aux[n++] = 0;
 	aux[n++] = AT_ENTRY, aux[n++] = eh.e_entry + bias;
 	aux[n++] = AT_UID, aux[n++] = p->uid;
@@ -324,7 +392,7 @@ int exec_load(struct process *p, int fd, const char *execfn,
 				     strerror(-r));
 
 	memset(regs, 0, sizeof(*regs));
-	regs->rip = eh.e_entry + bias;
+	regs->rip = entry;
 	regs->rsp = sp;
 	regs->cs = 0x33;     /* __USER_CS */
 	regs->ss = 0x2b;     /* __USER_DS */

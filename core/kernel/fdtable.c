@@ -4,37 +4,12 @@
  * requires.
  */
 #include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "fdtable.h"
-
-struct file *file_host(int host_fd, int flags)
-{
-	struct file *f = calloc(1, sizeof(*f));
-
-	if (!f)
-		return NULL;
-	f->refs = 1;
-	f->host_fd = host_fd;
-	f->flags = flags;
-	return f;
-}
-
-void file_get(struct file *f)
-{
-	__atomic_add_fetch(&f->refs, 1, __ATOMIC_RELAXED);
-}
-
-void file_put(struct file *f)
-{
-	if (!f || __atomic_sub_fetch(&f->refs, 1, __ATOMIC_ACQ_REL))
-		return;
-	if (f->host_fd >= 0)
-		close(f->host_fd);
-	free(f);
-}
 
 struct fdtable *fdtable_new(int max)
 {
@@ -197,4 +172,28 @@ int fd_cloexec(struct fdtable *t, int fd, int set)
 	}
 	pthread_mutex_unlock(&t->lock);
 	return r;
+}
+
+int fd_close_range(struct fdtable *t, unsigned lo, unsigned hi, bool cloexec)
+{
+	for (unsigned i = lo; i <= hi && i < (unsigned)INT_MAX; i++) {
+		struct file *f = NULL;
+
+		pthread_mutex_lock(&t->lock);
+		if ((int)i >= t->size) {
+			pthread_mutex_unlock(&t->lock);
+			break;
+		}
+		if (t->fds[i].file) {
+			if (cloexec) {
+				t->fds[i].cloexec = true;
+			} else {
+				f = t->fds[i].file;
+				t->fds[i].file = NULL;
+			}
+		}
+		pthread_mutex_unlock(&t->lock);
+		file_put(f);
+	}
+	return 0;
 }

@@ -1,8 +1,6 @@
 /*
- * Open files and the per-process fd table.  A struct file is shared by
- * every fd that dup()s it (one open file description); for now every file
- * is backed by a host fd the core owns (inherited stdio); the VFS adds
- * other kinds.
+ * The per-process fd table.  A struct file (core/vfs/vfs.h) is shared by
+ * every fd that dup()s it (one open file description).
  */
 #ifndef SBX_KERNEL_FDTABLE_H
 #define SBX_KERNEL_FDTABLE_H
@@ -10,11 +8,7 @@
 #include <pthread.h>
 #include <stdbool.h>
 
-struct file {
-	int refs;	/* atomic */
-	int host_fd;	/* owned: closed with the last reference */
-	int flags;	/* O_ACCMODE and status flags (O_APPEND, O_NONBLOCK) */
-};
+#include "../vfs/vfs.h" /* struct file */
 
 struct fd_entry {
 	struct file *file;
@@ -27,11 +21,6 @@ struct fdtable {
 	int size;	/* slots allocated */
 	int max;	/* RLIMIT_NOFILE */
 };
-
-/* file_host - a file owning @host_fd.  Return: NULL on ENOMEM. */
-struct file *file_host(int host_fd, int flags);
-void file_get(struct file *f);
-void file_put(struct file *f);
 
 struct fdtable *fdtable_new(int max);
 void fdtable_free(struct fdtable *t);
@@ -50,5 +39,7 @@ struct file *fd_get(struct fdtable *t, int fd);
 int fd_close(struct fdtable *t, int fd);
 /* fd_cloexec - get (@set < 0) or set the close-on-exec flag. */
 int fd_cloexec(struct fdtable *t, int fd, int set);
+/* fd_close_range - close_range(2) on [@lo, @hi]; @cloexec only marks. */
+int fd_close_range(struct fdtable *t, unsigned lo, unsigned hi, bool cloexec);
 
 #endif

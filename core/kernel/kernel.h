@@ -7,6 +7,7 @@
 #ifndef SBX_KERNEL_KERNEL_H
 #define SBX_KERNEL_KERNEL_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -16,6 +17,7 @@
 #include "../mm/mm.h"
 
 struct fdtable;
+struct fs_context;
 struct sbx_config;
 
 struct kernel {
@@ -27,18 +29,63 @@ struct kernel {
 	int strace_fd;
 	int next_pid;
 	struct process *init;
+
+	/*
+	 * lock protects the process list and tree, process states, and every
+	 * task's pending signals and mask; changed is broadcast whenever any
+	 * of that changes (a child exits, a signal is queued), which is what
+	 * wait4, sleeps and stopped tasks wait on.
+	 */
+	pthread_mutex_t lock;
+	pthread_cond_t changed;
+	struct process *procs;	/* every process, zombies included */
+	int nprocs;		/* not yet reaped */
+	int ntasks;		/* task threads still running */
 	/* CPUs the sandbox reports: the host's at start-up, before a
 	 * platform pinned its threads (a raw cpu_set_t) */
 	uint64_t cpus[16];
 };
 
+/* siginfo as the application sees it (128 bytes). */
+struct k_siginfo {
+	int32_t signo, err, code, pad;
+	union {
+		struct {
+			int32_t pid;
+			uint32_t uid;
+			int32_t status;
+			int32_t pad;
+			int64_t utime, stime;
+		} chld;
+		struct {
+			int32_t pid;
+			uint32_t uid;
+		} kill;
+		uint64_t addr;
+		uint8_t raw[112];
+	} u;
+};
+_Static_assert(sizeof(struct k_siginfo) == 128, "siginfo");
+
+enum proc_state { PROC_LIVE, PROC_ZOMBIE };
+
 struct process {
 	struct kernel *k;
 	int pid, ppid, pgid, sid;
+	struct process *parent;	/* NULL for init */
+	struct process *next;	/* in k->procs */
+	struct task *task;	/* the one task (threads come later) */
+	enum proc_state state;
+	int exit_signal;	/* sent to the parent at exit (clone's CSIGNAL) */
+	bool vfork_done;	/* a vfork parent may go on */
+	int stop_sig;		/* stopped by this signal, 0 when running */
+	bool stop_report;	/* a stop not yet reported to wait4 */
+	bool cont_report;	/* a continue not yet reported (WCONTINUED) */
 	uint32_t uid, gid;
 	struct mm mm;
 	struct sbx_as *as;
 	struct fdtable *files;
+	struct fs_context *fs;	/* cwd, root, umask (core/vfs/vfs.h) */
 	struct k_sigaction sigact[K_NSIG];
 	uint32_t umask;
 	struct k_rlimit rlim[16]; /* RLIMIT_* */
@@ -61,6 +108,21 @@ struct task {
 	char comm[16];	 /* PR_SET_NAME */
 	int pdeathsig;
 	bool exited;
+
+	/* signals (under k->lock) */
+	uint64_t pending;
+	uint64_t forced;	/* pending from faults: init cannot ignore */
+	struct k_siginfo info[K_NSIG];
+	uint64_t saved_mask;	/* rt_sigsuspend: restored after the handler */
+	bool has_saved_mask;
+	struct {
+		uint64_t sp, size;
+		int32_t flags;
+	} altstack;
+	bool in_syscall;	/* the last exit was a syscall (restarts) */
+	int64_t restart_deadline; /* nanosleep's end, for restart_syscall */
+	uint64_t restart_rem;	/* nanosleep's rem pointer */
+	pthread_t thread;
 };
 
 struct sbx_syscall_args {
@@ -87,6 +149,52 @@ int task_run(struct task *t);
 
 /* process_exit - end the whole thread group with wait status @status. */
 void process_exit(struct process *p, int status);
+
+/* ---- process.c ---- */
+
+/* Kernel-internal restart codes, never seen by the application. */
+#define ERESTARTSYS 512
+#define ERESTARTNOINTR 513
+#define ERESTARTNOHAND 514
+#define ERESTART_RESTARTBLOCK 516
+
+void kernel_init(struct kernel *k);
+/* process_init_mm - set up @p's mm with the platform backend. */
+void process_init_mm(struct process *p, uint64_t limit);
+/* process_register - add @p (pid set) to the process list. */
+void process_register(struct kernel *k, struct process *p);
+/* task_exit - the task's thread ends: release the process's resources and
+ * make it a zombie for its parent (or reap it). */
+void task_exit(struct task *t);
+/* kernel_shutdown - init has exited: end every other process and wait
+ * (bounded) for their threads. */
+void kernel_shutdown(struct kernel *k);
+/* process_kill_locked - make @p exit with wait status @status. */
+void process_kill_locked(struct process *p, int status);
+/* process_reap - free a zombie that wait4 collected (lock held). */
+void process_reap(struct kernel *k, struct process *z);
+/* process_find - a live or zombie process by pid (lock held). */
+struct process *process_find(struct kernel *k, int pid);
+/* task_sleep - wait on k->changed (lock held) until @deadline_ns
+ * (CLOCK_MONOTONIC, 0 = forever) or a signal: -ERESTARTSYS when a signal
+ * is pending, -ETIMEDOUT at the deadline, 0 on a wake-up. */
+int task_sleep(struct task *t, int64_t deadline_ns);
+
+/* ---- signal.c ---- */
+
+/* signal_send - queue @sig for @p with @info (NULL: SI_USER from the
+ * kernel); lock held.  Wakes the target. */
+void signal_send_locked(struct process *p, int sig, const struct k_siginfo *info);
+void signal_send(struct process *p, int sig, const struct k_siginfo *info);
+/* signal_force - a synchronous fault: unblock and un-ignore @sig first. */
+void signal_force(struct task *t, int sig, const struct k_siginfo *info);
+/* signal_pending - an unblocked signal is pending (lock held). */
+bool signal_pending(struct task *t);
+/* signal_deliver - before returning to the application: handle restart
+ * codes and deliver pending signals (frames, default actions). */
+void signal_deliver(struct task *t);
+/* signal_default_ignored - the default action of @sig is to ignore it. */
+bool signal_default_ignored(int sig);
 
 /* Limits and identities the sandbox reports. */
 #define SBX_UTS_RELEASE "6.1.0-sbx"

@@ -2,11 +2,12 @@
  * Sandbox start-up and teardown: build the first process (pid 1) with its
  * address space on the platform, its fd table holding the inherited stdio,
  * its limits from the config; load the program; run the task loop; tear
- * everything down.  The mm backend forwards to the platform's as_* ops.
+ * everything down when init exits.
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,28 +19,6 @@
 #include "exec.h"
 #include "fdtable.h"
 #include "sandbox.h"
-
-static int be_map(void *as, uint64_t addr, uint64_t len, int prot, int fd,
-		  uint64_t off, uint32_t flags)
-{
-	struct process *p = as;
-
-	return p->k->pops->as_map(p->as, addr, len, prot, fd, off, flags);
-}
-
-static int be_unmap(void *as, uint64_t addr, uint64_t len)
-{
-	struct process *p = as;
-
-	return p->k->pops->as_unmap(p->as, addr, len);
-}
-
-static int be_protect(void *as, uint64_t addr, uint64_t len, int prot)
-{
-	struct process *p = as;
-
-	return p->k->pops->as_protect(p->as, addr, len, prot);
-}
 
 /* install_stdio - host fds 0-2, dup'd so the core owns its copies. */
 static int install_stdio(struct process *p)
@@ -88,34 +67,40 @@ static void init_rlimits(struct process *p, const struct sbx_config *cfg)
 							   cfg->limits.pids };
 }
 
-int sandbox_run(struct kernel *k, int prog_fd, const char *execfn,
+int sandbox_run(struct kernel *k, struct file *prog, const char *execfn,
 		char *const argv[], int *status, struct sbx_error *err)
 {
 	const struct sbx_config *cfg = k->cfg;
-	struct mm_backend be = { NULL, be_map, be_unmap, be_protect };
 	struct process *p;
-	struct task t;
+	struct task *t;
 	int r;
 
+	kernel_init(k);
 	p = calloc(1, sizeof(*p));
-	if (!p)
+	t = calloc(1, sizeof(*t));
+	if (!p || !t) {
+		free(p);
+		free(t);
 		return sbx_error_set(err, ENOMEM, "out of memory");
+	}
 	p->k = k;
-	p->pid = p->pgid = p->sid = k->next_pid++;
+	p->task = t;
+	t->proc = p;
+	p->pid = p->pgid = p->sid = t->tid = k->next_pid++;
 	p->ppid = 0;
 	p->uid = cfg->process.uid;
 	p->gid = cfg->process.gid;
 	p->umask = 022;
 	p->dumpable = 1;
+	p->exit_signal = SIGCHLD;
 	p->exe = strdup(execfn);
 	k->init = p;
 	init_rlimits(p, cfg);
-	be.as = p;
-	mm_init(&p->mm, k->pinfo.user_min, k->pinfo.user_max,
-		cfg->limits.memory, &be);
+	process_init_mm(p, cfg->limits.memory);
 	p->files = fdtable_new((int)cfg->limits.nofile);
+	p->fs = fs_context_new_cwd(cfg->process.cwd);
 	r = -ENOMEM;
-	if (!p->exe || !p->files)
+	if (!p->exe || !p->files || !p->fs)
 		goto out_free;
 	r = install_stdio(p);
 	if (r)
@@ -126,29 +111,33 @@ int sandbox_run(struct kernel *k, int prog_fd, const char *execfn,
 			      strerror(-r));
 		goto out_free;
 	}
-	memset(&t, 0, sizeof(t));
-	t.proc = p;
-	t.tid = p->pid;
-	snprintf(t.comm, sizeof(t.comm), "%s", basename_of(execfn));
-	r = exec_load(p, prog_fd, execfn, argv, cfg->process.env, &t.regs, err);
+	snprintf(t->comm, sizeof(t->comm), "%s", basename_of(execfn));
+	r = exec_load(p, prog, execfn, argv, cfg->process.env, &t->regs, err);
 	if (r)
 		goto out_as;
-	r = k->pops->ctx_create(p->as, &t.ctx);
+	r = k->pops->ctx_create(p->as, &t->ctx);
 	if (r) {
 		sbx_error_set(err, -r, "platform: cannot create a context: %s",
 			      strerror(-r));
 		goto out_as;
 	}
-	task_run(&t);
+	process_register(k, p);
+	task_run(t);
 	*status = p->exit_status;
-	r = 0;
-	k->pops->ctx_destroy(t.ctx);
+	task_exit(t);
+	/* init is gone: so is the sandbox, with every other process in it */
+	kernel_shutdown(k);
+	k->init = NULL;
+	return 0;
+
 out_as:
 	k->pops->as_destroy(p->as);
 out_free:
 	mm_destroy(&p->mm);
 	fdtable_free(p->files);
+	fs_context_put(p->fs);
 	free(p->exe);
+	free(t);
 	free(p);
 	k->init = NULL;
 	return r;

@@ -1,13 +1,16 @@
 /*
- * File syscalls on the fds the sandbox has before the VFS lands: host-fd
- * backed files (inherited stdio).  Data moves through a bounce buffer and
- * the checked mm copies, so a bad pointer gives EFAULT, never a crash.
- * Divided into: read/write family, fd management, stat and ioctl, and the
- * few path calls that need no file system (readlink of /proc/self/exe).
+ * File syscalls on fds: the read/write family, fd management (dup, fcntl,
+ * close_range, pipes), fstat, ioctl, getdents64, lseek, ftruncate and the
+ * fsync family.  Each goes through the file's ops (core/vfs/vfs.h): a
+ * host fd (stdio, pipes, files the gofer donated) or a provider-served
+ * file (tmpfs, /dev).  Data moves through a bounce buffer and the checked
+ * mm copies, so a bad pointer gives EFAULT, never a crash.  Path calls
+ * are in sys_path.c.
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/close_range.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -70,10 +73,8 @@ static long do_read(struct task *t, struct file *f, uint64_t buf, size_t len,
 	b = malloc(len ? len : 1);
 	if (!b)
 		return -ENOMEM;
-	n = off < 0 ? read(f->host_fd, b, len) : pread(f->host_fd, b, len, off);
-	if (n < 0)
-		n = -errno;
-	else if (n > 0 && mm_copy_out(&t->proc->mm, buf, b, (size_t)n))
+	n = f->ops->read ? f->ops->read(f, b, len, off) : -EINVAL;
+	if (n > 0 && mm_copy_out(&t->proc->mm, buf, b, (size_t)n))
 		n = -EFAULT;
 	free(b);
 	return n;
@@ -96,9 +97,9 @@ static long do_write(struct task *t, struct file *f, uint64_t buf, size_t len,
 		free(b);
 		return -EFAULT;
 	}
-	n = off < 0 ? write(f->host_fd, b, len) : pwrite(f->host_fd, b, len, off);
+	n = f->ops->write ? f->ops->write(f, b, len, off) : -EINVAL;
 	free(b);
-	return n < 0 ? broken_pipe(t, -errno) : n;
+	return n < 0 ? broken_pipe(t, n) : n;
 }
 
 /*
@@ -118,6 +119,8 @@ static long rw(struct task *t, const struct sbx_syscall_args *a, bool wr,
 		r = -EBADF;
 	else if (positional && pos < 0)
 		r = -EINVAL;
+	else if (!wr && f->path.d && S_ISDIR(f->path.d->mode))
+		r = -EISDIR;
 	else if (wr)
 		r = do_write(t, f, a->a[1], a->a[2], pos);
 	else
@@ -208,9 +211,9 @@ long sys_writev(struct task *t, const struct sbx_syscall_args *a)
 		}
 		at += n;
 	}
-	r = write(f->host_fd, b, at);
+	r = f->ops->write ? f->ops->write(f, b, at, -1) : -EINVAL;
 	if (r < 0)
-		r = broken_pipe(t, -errno);
+		r = broken_pipe(t, r);
 out_free:
 	free(b);
 	free(iov);
@@ -242,8 +245,8 @@ long sys_readv(struct task *t, const struct sbx_syscall_args *a)
 	r = -ENOMEM;
 	if (!b)
 		goto out_free;
-	n = read(f->host_fd, b, (size_t)total);
-	r = n < 0 ? -errno : n;
+	n = f->ops->read ? f->ops->read(f, b, (size_t)total, -1) : -EINVAL;
+	r = n;
 	for (uint64_t i = 0; i < a->a[2] && n > 0 && at < (size_t)n; i++) {
 		size_t c = iov[i].iov_len;
 
@@ -270,9 +273,15 @@ long sys_lseek(struct task *t, const struct sbx_syscall_args *a)
 
 	if (!f)
 		return -EBADF;
-	r = lseek(f->host_fd, (off_t)a->a[1], (int)a->a[2]);
+	if (f->flags & O_PATH)
+		r = -EBADF;
+	else if ((int)a->a[2] < 0 || (int)a->a[2] > SEEK_END)
+		r = -EINVAL;
+	else
+		r = f->ops->llseek ? f->ops->llseek(f, (int64_t)a->a[1], (int)a->a[2])
+				   : -ESPIPE;
 	file_put(f);
-	return r < 0 ? -errno : r;
+	return r;
 }
 
 /* ---- fd management ---- */
@@ -363,11 +372,48 @@ long sys_fcntl(struct task *t, const struct sbx_syscall_args *a)
 		int mask = O_APPEND | O_NONBLOCK;
 		int nf = (f->flags & ~mask) | ((int)a->a[2] & mask);
 
-		r = fcntl(f->host_fd, F_SETFL, nf & ~O_ACCMODE) < 0 ? -errno : 0;
+		r = f->host_fd >= 0 && fcntl(f->host_fd, F_SETFL, nf & ~O_ACCMODE) < 0
+			? -errno : 0;
 		if (!r)
 			f->flags = nf;
 		break;
 	}
+	case F_GETPIPE_SZ:
+	case F_SETPIPE_SZ:
+		r = f->host_fd >= 0 && !f->path.mnt
+			? fcntl(f->host_fd, (int)a->a[1], (int)a->a[2]) : -EBADF;
+		if (r < 0 && f->host_fd >= 0 && !f->path.mnt)
+			r = -errno;
+		break;
+	case F_SETLK:
+	case F_SETLKW:
+	case F_OFD_SETLK:
+	case F_OFD_SETLKW:
+	case F_GETLK:
+	case F_OFD_GETLK: {
+		/* one sandbox, locks only matter between its processes: until
+		 * they share files, every lock is granted (GETLK: unlocked) */
+		struct flock fl;
+
+		r = mm_copy_in(&t->proc->mm, &fl, a->a[2], sizeof(fl));
+		if (r)
+			break;
+		if ((int)a->a[1] == F_GETLK || (int)a->a[1] == F_OFD_GETLK) {
+			fl.l_type = F_UNLCK;
+			r = mm_copy_out(&t->proc->mm, a->a[2], &fl, sizeof(fl));
+		}
+		break;
+	}
+	case F_GETOWN:
+	case F_SETOWN:
+	case F_SETSIG:
+	case F_GETSIG:
+		r = 0;
+		break;
+	case F_ADD_SEALS:
+	case F_GET_SEALS:
+		r = -EINVAL;
+		break;
 	default:
 		r = -EINVAL;
 	}
@@ -377,28 +423,12 @@ long sys_fcntl(struct task *t, const struct sbx_syscall_args *a)
 
 /* ---- stat and ioctl ---- */
 
-static long stat_out(struct task *t, int host_fd, uint64_t buf)
+long file_stat_out(struct task *t, struct file *f, uint64_t buf)
 {
-	struct stat st;
 	struct k_stat ks;
+	int r = f->ops->stat ? f->ops->stat(f, &ks) : -EBADF;
 
-	if (fstat(host_fd, &st) < 0)
-		return -errno;
-	memset(&ks, 0, sizeof(ks));
-	ks.st_dev = st.st_dev;
-	ks.st_ino = st.st_ino;
-	ks.st_nlink = st.st_nlink;
-	ks.st_mode = st.st_mode;
-	ks.st_uid = st.st_uid;
-	ks.st_gid = st.st_gid;
-	ks.st_rdev = st.st_rdev;
-	ks.st_size = st.st_size;
-	ks.st_blksize = st.st_blksize;
-	ks.st_blocks = st.st_blocks;
-	ks.st_atim = (struct k_timespec){ st.st_atim.tv_sec, st.st_atim.tv_nsec };
-	ks.st_mtim = (struct k_timespec){ st.st_mtim.tv_sec, st.st_mtim.tv_nsec };
-	ks.st_ctim = (struct k_timespec){ st.st_ctim.tv_sec, st.st_ctim.tv_nsec };
-	return mm_copy_out(&t->proc->mm, buf, &ks, sizeof(ks));
+	return r ? r : mm_copy_out(&t->proc->mm, buf, &ks, sizeof(ks));
 }
 
 long sys_fstat(struct task *t, const struct sbx_syscall_args *a)
@@ -408,45 +438,9 @@ long sys_fstat(struct task *t, const struct sbx_syscall_args *a)
 
 	if (!f)
 		return -EBADF;
-	r = stat_out(t, f->host_fd, a->a[1]);
+	r = file_stat_out(t, f, a->a[1]);
 	file_put(f);
 	return r;
-}
-
-long sys_newfstatat(struct task *t, const struct sbx_syscall_args *a)
-{
-	char c;
-	int r;
-
-	if (a->a[3] & ~(uint64_t)(AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW |
-				  AT_NO_AUTOMOUNT))
-		return -EINVAL;
-	r = mm_copy_str(&t->proc->mm, &c, a->a[1], 1);
-	if (r == -EFAULT)
-		return r;
-	if (r == 0 && (a->a[3] & AT_EMPTY_PATH)) {
-		struct sbx_syscall_args b = { .a = { a->a[0], a->a[2] } };
-
-		return sys_fstat(t, &b);
-	}
-	if (r == 0)
-		return -ENOENT;
-	/* a relative path needs a valid directory fd, as in Linux */
-	if (c != '/' && (int)a->a[0] != AT_FDCWD) {
-		struct file *f = get(t, a->a[0]);
-		struct stat st;
-
-		if (!f)
-			return -EBADF;
-		r = fstat(f->host_fd, &st) < 0 ? -errno
-		    : S_ISDIR(st.st_mode) ? 0 : -ENOTDIR;
-		file_put(f);
-		if (r)
-			return r;
-	}
-	/* paths need the VFS (file-system issue) */
-	sbx_debug("newfstatat of a path: no file system yet");
-	return -ENOENT;
 }
 
 long sys_ioctl(struct task *t, const struct sbx_syscall_args *a)
@@ -457,14 +451,29 @@ long sys_ioctl(struct task *t, const struct sbx_syscall_args *a)
 
 	if (!f)
 		return -EBADF;
+	if (f->flags & O_PATH) {
+		file_put(f);
+		return -EBADF;
+	}
 	switch (a->a[1]) {
+	case FIONREAD: {
+		int n = 0;
+
+		if (f->host_fd >= 0)
+			r = ioctl(f->host_fd, FIONREAD, &n) < 0 ? -errno : 0;
+		else
+			r = -ENOTTY;
+		if (!r)
+			r = mm_copy_out(&t->proc->mm, a->a[2], &n, sizeof(n));
+		break;
+	}
 	case TCGETS:
-		r = ioctl(f->host_fd, TCGETS, buf) < 0 ? -errno : 0;
+		r = f->host_fd < 0 ? -ENOTTY : ioctl(f->host_fd, TCGETS, buf) < 0 ? -errno : 0;
 		if (!r)
 			r = mm_copy_out(&t->proc->mm, a->a[2], buf, K_TERMIOS_SIZE);
 		break;
 	case TIOCGWINSZ:
-		r = ioctl(f->host_fd, TIOCGWINSZ, buf) < 0 ? -errno : 0;
+		r = f->host_fd < 0 ? -ENOTTY : ioctl(f->host_fd, TIOCGWINSZ, buf) < 0 ? -errno : 0;
 		if (!r)
 			r = mm_copy_out(&t->proc->mm, a->a[2], buf,
 					sizeof(struct k_winsize));
@@ -495,54 +504,175 @@ long sys_ioctl(struct task *t, const struct sbx_syscall_args *a)
 	return r;
 }
 
-/* ---- paths without a file system ---- */
+/* ---- directories, sizes, sync ---- */
 
-static long readlink_common(struct task *t, uint64_t upath, uint64_t buf,
-			    uint64_t size)
+long sys_getdents64(struct task *t, const struct sbx_syscall_args *a)
 {
-	char path[PATH_MAX];
-	char self[32];
-	int r = mm_copy_str(&t->proc->mm, path, upath, sizeof(path));
-	size_t n;
+	struct file *f = get(t, a->a[0]);
+	size_t len = a->a[2] > BOUNCE_MAX ? BOUNCE_MAX : a->a[2];
+	void *b;
+	long r;
 
-	if (r < 0)
-		return r;
-	if ((int64_t)size <= 0)
+	if (!f)
+		return -EBADF;
+	if (f->flags & O_PATH) {
+		r = -EBADF;
+		goto out_put;
+	}
+	if (!f->ops->getdents || !f->path.d || !S_ISDIR(f->path.d->mode)) {
+		r = -ENOTDIR;
+		goto out_put;
+	}
+	b = malloc(len ? len : 1);
+	r = -ENOMEM;
+	if (!b)
+		goto out_put;
+	r = f->ops->getdents(f, b, len);
+	if (r > 0 && mm_copy_out(&t->proc->mm, a->a[1], b, (size_t)r))
+		r = -EFAULT;
+	free(b);
+out_put:
+	file_put(f);
+	return r;
+}
+
+long sys_ftruncate(struct task *t, const struct sbx_syscall_args *a)
+{
+	struct file *f = get(t, a->a[0]);
+	long r;
+
+	if (!f)
+		return -EBADF;
+	if ((int64_t)a->a[1] < 0)
+		r = -EINVAL;
+	else if (!writable(f))
+		r = f->flags & O_PATH ? -EBADF : -EINVAL;
+	else if (!f->path.d || !S_ISREG(f->path.d->mode) || !f->ops->truncate)
+		r = -EINVAL;
+	else if (f->path.mnt->readonly)
+		r = -EROFS;
+	else
+		r = f->ops->truncate(f, a->a[1]);
+	file_put(f);
+	return r;
+}
+
+static long sync_fd(struct task *t, uint64_t fd)
+{
+	struct file *f = get(t, fd);
+	long r;
+
+	if (!f)
+		return -EBADF;
+	r = f->flags & O_PATH ? -EBADF
+	    : f->ops->fsync ? f->ops->fsync(f) : -EINVAL;
+	file_put(f);
+	return r;
+}
+
+long sys_fsync(struct task *t, const struct sbx_syscall_args *a)
+{
+	return sync_fd(t, a->a[0]);
+}
+
+long sys_fdatasync(struct task *t, const struct sbx_syscall_args *a)
+{
+	return sync_fd(t, a->a[0]);
+}
+
+long sys_syncfs(struct task *t, const struct sbx_syscall_args *a)
+{
+	return sync_fd(t, a->a[0]);
+}
+
+long sys_sync_file_range(struct task *t, const struct sbx_syscall_args *a)
+{
+	if (a->a[3] & ~7ULL)
 		return -EINVAL;
-	snprintf(self, sizeof(self), "/proc/%d/exe", t->proc->pid);
-	if (strcmp(path, "/proc/self/exe") != 0 && strcmp(path, self) != 0)
-		return -ENOENT; /* other paths need the VFS */
-	n = strlen(t->proc->exe);
-	if (n > size)
-		n = size;
-	r = mm_copy_out(&t->proc->mm, buf, t->proc->exe, n);
-	return r ? r : (long)n;
+	return sync_fd(t, a->a[0]);
 }
 
-long sys_readlink(struct task *t, const struct sbx_syscall_args *a)
+long sys_sync(struct task *t, const struct sbx_syscall_args *a)
 {
-	return readlink_common(t, a->a[0], a->a[1], a->a[2]);
+	return 0;
 }
 
-long sys_readlinkat(struct task *t, const struct sbx_syscall_args *a)
+long sys_fadvise64(struct task *t, const struct sbx_syscall_args *a)
 {
-	return readlink_common(t, a->a[1], a->a[2], a->a[3]);
+	struct file *f = get(t, a->a[0]);
+
+	if (!f)
+		return -EBADF;
+	file_put(f);
+	return (int)a->a[3] < 0 || (int)a->a[3] > 5 ? -EINVAL : 0;
 }
 
-long sys_getcwd(struct task *t, const struct sbx_syscall_args *a)
-{
-	const char *cwd = t->proc->k->cfg->process.cwd;
-	size_t n = strlen(cwd) + 1;
+/* ---- close_range, pipes ---- */
 
-	if (a->a[1] < n)
-		return -ERANGE;
-	return mm_copy_out(&t->proc->mm, a->a[0], cwd, n) ?: (long)n;
+long sys_close_range(struct task *t, const struct sbx_syscall_args *a)
+{
+	unsigned lo = (unsigned)a->a[0], hi = (unsigned)a->a[1];
+
+	if (a->a[2] & ~(uint64_t)(CLOSE_RANGE_UNSHARE | CLOSE_RANGE_CLOEXEC))
+		return -EINVAL;
+	if (lo > hi)
+		return -EINVAL;
+	/* UNSHARE: the fd table is not shared between processes yet */
+	return fd_close_range(t->proc->files, lo, hi,
+			      a->a[2] & CLOSE_RANGE_CLOEXEC);
 }
 
-long sys_umask(struct task *t, const struct sbx_syscall_args *a)
+/*
+ * pipe2 - a host pipe owned by the core: readiness, PIPE_BUF atomicity
+ * and blocking come from the host kernel; the core validates arguments.
+ * A blocking read of an empty pipe holds this task's thread (signal
+ * interruption arrives with the blocking work of the process model).
+ */
+long sys_pipe2(struct task *t, const struct sbx_syscall_args *a)
 {
-	uint32_t old = t->proc->umask;
+	int flags = (int)a->a[1], hp[2], fds[2] = { -1, -1 };
+	struct file *rf = NULL, *wf = NULL;
+	long r;
 
-	t->proc->umask = (uint32_t)a->a[0] & 0777;
-	return old;
+	if (flags & ~(O_CLOEXEC | O_NONBLOCK | O_DIRECT))
+		return -EINVAL;
+	if (pipe2(hp, O_CLOEXEC | (flags & (O_NONBLOCK | O_DIRECT))) < 0)
+		return -errno;
+	rf = file_host(hp[0], O_RDONLY | (flags & (O_NONBLOCK | O_DIRECT)));
+	wf = file_host(hp[1], O_WRONLY | (flags & (O_NONBLOCK | O_DIRECT)));
+	r = -ENOMEM;
+	if (!rf || !wf)
+		goto out;
+	r = fds[0] = fd_install(t->proc->files, rf, 0, flags & O_CLOEXEC);
+	if (r < 0)
+		goto out;
+	r = fds[1] = fd_install(t->proc->files, wf, 0, flags & O_CLOEXEC);
+	if (r < 0)
+		goto out_close;
+	r = mm_copy_out(&t->proc->mm, a->a[0], fds, sizeof(fds));
+	if (r)
+		goto out_close;
+	goto out;
+out_close:
+	if (fds[0] >= 0)
+		fd_close(t->proc->files, fds[0]);
+	if (fds[1] >= 0)
+		fd_close(t->proc->files, fds[1]);
+out:
+	if (rf)
+		file_put(rf);
+	else
+		close(hp[0]);
+	if (wf)
+		file_put(wf);
+	else
+		close(hp[1]);
+	return r;
+}
+
+long sys_pipe(struct task *t, const struct sbx_syscall_args *a)
+{
+	struct sbx_syscall_args b = { .a = { a->a[0], 0 } };
+
+	return sys_pipe2(t, &b);
 }

@@ -4,8 +4,12 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 
+#include "fdtable.h"
 #include "kernel.h"
 
 #ifndef PROT_SEM
@@ -19,6 +23,109 @@
 	 MAP_POPULATE | MAP_NONBLOCK | MAP_STACK | MAP_HUGETLB | MAP_SYNC | \
 	 MAP_FIXED_NOREPLACE | (0x3fu << 26) /* huge page size bits */)
 
+/*
+ * mmap_file - file mappings, served by copying: fresh anonymous memory
+ * filled through the file's read op.  Exact for MAP_PRIVATE (what ld.so
+ * and most readers use); MAP_SHARED is accepted only without PROT_WRITE
+ * (a snapshot: later writes to the file are not seen) and is otherwise
+ * -ENODEV until platforms can map donated host fds.
+ */
+static long mmap_file(struct task *t, const struct sbx_syscall_args *a)
+{
+	struct mm *mm = &t->proc->mm;
+	uint64_t addr = a->a[0], len = a->a[1], off = a->a[5];
+	int prot = (int)a->a[2] & (PROT_READ | PROT_WRITE | PROT_EXEC);
+	int flags = (int)a->a[3], type = flags & MAP_TYPE_MASK;
+	struct file *f = (int)a->a[4] < 0 ? NULL
+			 : fd_get(t->proc->files, (int)a->a[4]);
+	char *buf = NULL;
+	long r;
+
+	if (!f)
+		return -EBADF;
+	r = -EINVAL;
+	if (len == 0)
+		goto out;
+	r = -EOPNOTSUPP;
+	if (type == MAP_SHARED_VALIDATE && (flags & ~MAP_KNOWN))
+		goto out;
+	r = -EINVAL;
+	if (type != MAP_SHARED && type != MAP_PRIVATE &&
+	    type != MAP_SHARED_VALIDATE)
+		goto out;
+	r = -EACCES;
+	if ((f->flags & O_PATH) || (f->flags & O_ACCMODE) == O_WRONLY)
+		goto out;
+	r = -ENODEV;
+	if (!f->path.d || !S_ISREG(f->path.d->mode) || !f->ops->read)
+		goto out;
+	if (type != MAP_PRIVATE && (prot & PROT_WRITE)) {
+		r = (f->flags & O_ACCMODE) == O_RDONLY ? -EACCES : -ENODEV;
+		goto out;
+	}
+	len = PAGE_UP(len);
+	r = -ENOMEM;
+	if (len == 0 || len > mm->user_max)
+		goto out;
+	if (off + len < off) {
+		r = -EOVERFLOW;
+		goto out;
+	}
+	if (flags & (MAP_FIXED | MAP_FIXED_NOREPLACE)) {
+		r = -EINVAL;
+		if (addr & (PAGE_SIZE - 1))
+			goto out;
+		r = -ENOMEM;
+		if (addr + len > mm->user_max || addr + len < addr)
+			goto out;
+		r = -EPERM;
+		if (addr < mm->user_min)
+			goto out;
+		r = -EEXIST;
+		if (!(flags & MAP_FIXED) && !mm_range_free(mm, addr, len))
+			goto out;
+	} else {
+		r = mm_get_unmapped(mm, addr, len, &addr);
+		if (r)
+			goto out;
+	}
+	r = mm_map_anon(mm, addr, len, PROT_READ | PROT_WRITE, 0);
+	if (r)
+		goto out;
+	buf = malloc(1 << 20);
+	r = -ENOMEM;
+	if (!buf)
+		goto out_unmap;
+	for (uint64_t at = 0; at < len;) {
+		size_t want = len - at < (1 << 20) ? len - at : (1 << 20);
+		ssize_t n = f->ops->read(f, buf, want, (int64_t)(off + at));
+
+		if (n == -EINTR)
+			continue;
+		if (n < 0) {
+			r = n;
+			goto out_unmap;
+		}
+		if (n == 0)
+			break;
+		r = mm_poke(mm, addr + at, buf, (size_t)n);
+		if (r)
+			goto out_unmap;
+		at += (uint64_t)n;
+	}
+	r = mm_protect(mm, addr, len, prot);
+	if (r)
+		goto out_unmap;
+	r = (long)addr;
+	goto out;
+out_unmap:
+	mm_unmap(mm, addr, len);
+out:
+	free(buf);
+	file_put(f);
+	return r;
+}
+
 long sys_mmap(struct task *t, const struct sbx_syscall_args *a)
 {
 	struct mm *mm = &t->proc->mm;
@@ -30,16 +137,8 @@ long sys_mmap(struct task *t, const struct sbx_syscall_args *a)
 
 	if (off & (PAGE_SIZE - 1))
 		return -EINVAL;
-	if (!(flags & MAP_ANONYMOUS)) {
-		/* file mappings come with the VFS; no fd can be mapped yet */
-		if ((int)a->a[4] < 0)
-			return -EBADF;
-		if (len == 0)
-			return -EINVAL;
-		if (type == MAP_SHARED_VALIDATE && (flags & ~MAP_KNOWN))
-			return -EOPNOTSUPP;
-		return -ENODEV;
-	}
+	if (!(flags & MAP_ANONYMOUS))
+		return mmap_file(t, a);
 	if (len == 0)
 		return -EINVAL;
 	/* anonymous: only MAP_SHARED or MAP_PRIVATE (not _VALIDATE), and

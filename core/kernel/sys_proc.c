@@ -45,11 +45,6 @@ long sys_getpid(struct task *t, const struct sbx_syscall_args *a)
 	return t->proc->pid;
 }
 
-long sys_getppid(struct task *t, const struct sbx_syscall_args *a)
-{
-	return t->proc->ppid;
-}
-
 long sys_gettid(struct task *t, const struct sbx_syscall_args *a)
 {
 	return t->tid;
@@ -92,28 +87,6 @@ long sys_getresuid(struct task *t, const struct sbx_syscall_args *a)
 long sys_getresgid(struct task *t, const struct sbx_syscall_args *a)
 {
 	return ids_out(t, a, t->proc->gid);
-}
-
-long sys_getpgrp(struct task *t, const struct sbx_syscall_args *a)
-{
-	return t->proc->pgid;
-}
-
-static long own_pid_or(struct task *t, uint64_t pid, long val)
-{
-	if ((int)pid != 0 && (int)pid != t->proc->pid)
-		return (int)pid < 0 ? -EINVAL : -ESRCH;
-	return val;
-}
-
-long sys_getpgid(struct task *t, const struct sbx_syscall_args *a)
-{
-	return own_pid_or(t, a->a[0], t->proc->pgid);
-}
-
-long sys_getsid(struct task *t, const struct sbx_syscall_args *a)
-{
-	return own_pid_or(t, a->a[0], t->proc->sid);
 }
 
 long sys_uname(struct task *t, const struct sbx_syscall_args *a)

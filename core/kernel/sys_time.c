@@ -1,6 +1,6 @@
 /*
- * Time syscalls, answered from the host clocks.  Sleeps block the task's
- * host thread; interruption by signals comes with the process model.
+ * Time syscalls, answered from the host clocks (when the vDSO does not
+ * answer them first).  Sleeps are in sys_process.c: signals interrupt them.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -74,50 +74,3 @@ long sys_time(struct task *t, const struct sbx_syscall_args *a)
 	return now;
 }
 
-static long get_timespec(struct task *t, uint64_t uaddr, struct timespec *ts)
-{
-	struct k_timespec k;
-
-	if (mm_copy_in(&t->proc->mm, &k, uaddr, sizeof(k)))
-		return -EFAULT;
-	if (k.tv_sec < 0 || k.tv_nsec < 0 || k.tv_nsec >= NSEC_PER_SEC)
-		return -EINVAL;
-	ts->tv_sec = k.tv_sec;
-	ts->tv_nsec = k.tv_nsec;
-	return 0;
-}
-
-long sys_nanosleep(struct task *t, const struct sbx_syscall_args *a)
-{
-	struct timespec ts;
-	long r = get_timespec(t, a->a[0], &ts);
-
-	if (r)
-		return r;
-	while (clock_nanosleep(CLOCK_MONOTONIC, 0, &ts, &ts) == EINTR)
-		;
-	return 0;
-}
-
-long sys_clock_nanosleep(struct task *t, const struct sbx_syscall_args *a)
-{
-	clockid_t clk = (clockid_t)a->a[0];
-	struct timespec ts;
-	long r;
-
-	/* ids Linux does not know at all (beyond CLOCK_TAI, or the unused
-	 * 10) are EINVAL; known clocks without a sleep are EOPNOTSUPP */
-	if (clk > CLOCK_TAI || clk == 10)
-		return -EINVAL;
-	if (clk != CLOCK_REALTIME && clk != CLOCK_MONOTONIC &&
-	    clk != CLOCK_BOOTTIME && clk != CLOCK_TAI)
-		return clk == CLOCK_THREAD_CPUTIME_ID ? -EINVAL : -EOPNOTSUPP;
-	if (a->a[1] & ~(uint64_t)TIMER_ABSTIME)
-		return -EINVAL;
-	r = get_timespec(t, a->a[2], &ts);
-	if (r)
-		return r;
-	while ((r = clock_nanosleep(clk, (int)a->a[1], &ts, &ts)) == EINTR)
-		;
-	return -r;
-}

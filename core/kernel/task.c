@@ -10,42 +10,28 @@
 #include "../util/log.h"
 #include "kernel.h"
 
-/* Signals whose default action dumps core (wait status bit 0x80). */
-#define CORE_SIGNALS                                                          \
-	((1ULL << (SIGQUIT - 1)) | (1ULL << (SIGILL - 1)) |                   \
-	 (1ULL << (SIGTRAP - 1)) | (1ULL << (SIGABRT - 1)) |                  \
-	 (1ULL << (SIGBUS - 1)) | (1ULL << (SIGFPE - 1)) |                    \
-	 (1ULL << (SIGSEGV - 1)) | (1ULL << (SIGXCPU - 1)) |                  \
-	 (1ULL << (SIGXFSZ - 1)) | (1ULL << (SIGSYS - 1)))
-
 void process_exit(struct process *p, int status)
 {
-	if (p->exiting)
-		return;
-	p->exiting = true;
-	p->exit_status = status;
-}
-
-/* kill_by_signal - the default action of a fatal synchronous signal.
- * Handlers and signal frames come with the process model. */
-static void kill_by_signal(struct task *t, int sig)
-{
-	int core = (CORE_SIGNALS >> (sig - 1)) & 1;
-
-	process_exit(t->proc, sig | (core ? 0x80 : 0));
+	pthread_mutex_lock(&p->k->lock);
+	process_kill_locked(p, status);
+	pthread_mutex_unlock(&p->k->lock);
 }
 
 static void handle_fault(struct task *t, const struct sbx_exit *ex)
 {
+	struct k_siginfo info = { .signo = ex->signo, .code = ex->code };
 	int code = ex->code;
 
-	if (ex->signo == SIGSEGV &&
-	    mm_fault(&t->proc->mm, ex->addr, ex->access, &code) == 0)
-		return; /* stack grown: retry the access */
-	sbx_info("pid %d: %s at %#llx (code %d, rip %#llx)", t->proc->pid,
-		 strsignal(ex->signo), (unsigned long long)ex->addr, code,
-		 (unsigned long long)t->regs.rip);
-	kill_by_signal(t, ex->signo);
+	if (ex->signo == SIGSEGV) {
+		if (mm_fault(&t->proc->mm, ex->addr, ex->access, &code) == 0)
+			return; /* stack grown: retry the access */
+		info.code = code;
+	}
+	info.u.addr = ex->addr;
+	sbx_debug("pid %d: %s at %#llx (code %d, rip %#llx)", t->proc->pid,
+		  strsignal(ex->signo), (unsigned long long)ex->addr, code,
+		  (unsigned long long)t->regs.rip);
+	signal_force(t, ex->signo, &info);
 }
 
 int task_run(struct task *t)
@@ -61,11 +47,12 @@ int task_run(struct task *t)
 		if (r < 0) {
 			sbx_err("platform: cannot run pid %d: %s", t->proc->pid,
 				strerror(-r));
-			kill_by_signal(t, SIGKILL);
+			process_exit(t->proc, SIGKILL);
 			return r;
 		}
 		switch (ex.kind) {
 		case SBX_EXIT_SYSCALL:
+			t->in_syscall = true;
 			syscall_dispatch(t);
 			break;
 		case SBX_EXIT_FAULT:
@@ -75,9 +62,10 @@ int task_run(struct task *t)
 			break;
 		default:
 			sbx_err("platform: unknown exit kind %u", ex.kind);
-			kill_by_signal(t, SIGKILL);
+			process_exit(t->proc, SIGKILL);
 			return -EINVAL;
 		}
+		signal_deliver(t);
 	}
 	return 0;
 }

@@ -172,6 +172,26 @@ void memfile_free(uint64_t off, uint64_t len)
 	pthread_mutex_unlock(&mf.lock);
 }
 
+int memfile_copy(uint64_t dst, uint64_t src, uint64_t len)
+{
+	uint64_t at = src, end = src + len;
+
+	while (at < end) {
+		off_t data = lseek(mf.fd, (off_t)at, SEEK_DATA);
+		off_t hole;
+
+		if (data < 0 || (uint64_t)data >= end)
+			break; /* only holes left */
+		hole = lseek(mf.fd, data, SEEK_HOLE);
+		if (hole < 0 || (uint64_t)hole > end)
+			hole = (off_t)end;
+		memcpy(mf.base + dst + ((uint64_t)data - src), mf.base + data,
+		       (size_t)(hole - data));
+		at = (uint64_t)hole;
+	}
+	return 0;
+}
+
 int memfile_try_extend(uint64_t end, uint64_t len)
 {
 	int ret = -ENOMEM;

@@ -30,6 +30,10 @@ void memfile_free(uint64_t off, uint64_t len);
 /* memfile_zero - drop the pages of a range but keep it allocated. */
 void memfile_zero(uint64_t off, uint64_t len);
 
+/* memfile_copy - copy [@src, @src+@len) to @dst, skipping holes (so
+ * untouched memory stays unallocated).  Return: 0 or -errno. */
+int memfile_copy(uint64_t dst, uint64_t src, uint64_t len);
+
 /* memfile_try_extend - grow the extent ending at @end by @len in place. */
 int memfile_try_extend(uint64_t end, uint64_t len);
 

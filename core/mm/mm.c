@@ -180,6 +180,52 @@ void mm_destroy(struct mm *mm)
 	pthread_mutex_destroy(&mm->lock);
 }
 
+int mm_fork(struct mm *dst, struct mm *src)
+{
+	int r = 0;
+
+	pthread_mutex_lock(&src->lock);
+	if (reserve(dst, src->n)) {
+		r = -ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < src->n; i++) {
+		struct vma v = src->v[i];
+		uint64_t len = v.end - v.start;
+
+		if (!(v.flags & VMA_SPECIAL)) {
+			/* MAP_SHARED anonymous memory is copied too: sharing it
+			 * across fork needs reference-counted extents (todo) */
+			r = memfile_alloc(len, &v.off);
+			if (r)
+				goto out;
+			memfile_copy(v.off, src->v[i].off, len);
+		}
+		dst->v[dst->n++] = v;
+	}
+	dst->committed = src->committed;
+	dst->brk_start = src->brk_start;
+	dst->brk = src->brk;
+	dst->mmap_base = src->mmap_base;
+	dst->stack_max = src->stack_max;
+out:
+	pthread_mutex_unlock(&src->lock);
+	return r;
+}
+
+int mm_replay(struct mm *mm)
+{
+	int r = 0;
+
+	pthread_mutex_lock(&mm->lock);
+	for (size_t i = 0; i < mm->n && !r; i++)
+		r = mm->be.map(mm->be.as, mm->v[i].start,
+			       mm->v[i].end - mm->v[i].start, mm->v[i].prot,
+			       memfile_fd(), mm->v[i].off, SBX_MAP_SHARED);
+	pthread_mutex_unlock(&mm->lock);
+	return r;
+}
+
 /* ---- placement ---- */
 
 static int range_free(struct mm *mm, uint64_t addr, uint64_t len)

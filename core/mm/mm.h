@@ -62,6 +62,16 @@ int mm_init(struct mm *mm, uint64_t user_min, uint64_t user_max,
 /* mm_destroy - drop every VMA and its memory (no backend calls). */
 void mm_destroy(struct mm *mm);
 
+/*
+ * mm_fork - make @dst (initialised, empty, with its own backend) a copy of
+ * @src for fork: the same VMAs with copies of their memory (only the pages
+ * that hold data are copied); special pages are shared.  No backend calls:
+ * the child's thread maps everything with mm_replay.  Return: 0 or -ENOMEM.
+ */
+int mm_fork(struct mm *dst, struct mm *src);
+/* mm_replay - map every VMA through the backend (a new address space). */
+int mm_replay(struct mm *mm);
+
 /* mm_find_vma - the VMA containing @addr, or NULL (lock held). */
 struct vma *mm_find_vma(struct mm *mm, uint64_t addr);
 

@@ -47,8 +47,26 @@ struct sbx_fs_attr {
 	uint64_t ino, nlink, size_bytes, blocks;
 	uint32_t mode, uid, gid, rdev;
 	int64_t atime_ns, mtime_ns, ctime_ns;
+	uint64_t dev; /* host st_dev for host-backed providers, else 0 */
 };
 
+/* setattr mask bits: which members of struct sbx_fs_attr to apply */
+#define SBX_FS_ATTR_MODE  (1u << 0)
+#define SBX_FS_ATTR_UID   (1u << 1)
+#define SBX_FS_ATTR_GID   (1u << 2)
+#define SBX_FS_ATTR_SIZE  (1u << 3) /* truncate to size_bytes */
+#define SBX_FS_ATTR_ATIME (1u << 4)
+#define SBX_FS_ATTR_MTIME (1u << 5)
+
+/*
+ * struct sbx_fs_ops - a provider.  Nodes returned by lookup, create and
+ * mount carry one reference each, dropped with release.  Errors are
+ * -errno as Linux would give them for the operation (-ENOENT, -EEXIST,
+ * -ENOTDIR, -ENOTEMPTY, -EROFS, -ENOSPC ...).  unlink takes AT_REMOVEDIR
+ * in @flags for rmdir.  The core's VFS has already resolved "." and "..",
+ * symlinks and mount crossings: a provider only ever sees single names
+ * that are neither "", ".", ".." nor contain '/'.
+ */
 struct sbx_fs_ops {
 	size_t size;
 	int (*init)(const struct sbx_services *svc,

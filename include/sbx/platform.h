@@ -209,11 +209,7 @@ struct sbx_platform_ops {
 	int (*ctl)(struct sbx_platform *p, int op, void *arg);
 };
 
-/* Helper for the core: is optional @member present in table @ops? */
-#define SBX_OPS_HAS(ops, member)                                            \
-	((ops)->size >= offsetof(__typeof__(*(ops)), member) +              \
-				sizeof((ops)->member) &&                    \
-	 (ops)->member != NULL)
+/* SBX_OPS_HAS (is optional @member present in table @ops?) is in plugin.h */
 
 #ifdef __cplusplus
 }

@@ -149,6 +149,14 @@ const struct sbx_plugin_desc *sbx_plugin_entry(void);
  */
 #define SBX_CTL_EXPERIMENTAL_BASE 0x8000
 
+/* Helper for the core: is optional @member present in table @ops? */
+#ifndef SBX_OPS_HAS
+#define SBX_OPS_HAS(ops, member)                                            \
+	((ops)->size >= offsetof(__typeof__(*(ops)), member) +              \
+				sizeof((ops)->member) &&                    \
+	 (ops)->member != NULL)
+#endif
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,0 +1,217 @@
+/*
+ * Processes: the process list and tree, task threads, exit and zombies,
+ * reparenting to init, sleeping with signal wake-ups, and the end of the
+ * sandbox when init exits.
+ *
+ * Every task runs its task loop on a host thread of its own (init's is
+ * sbxrun's main thread).  A task creates and destroys its process's
+ * platform address space on that thread, because platforms may require
+ * it (ptrace: only the tracer thread may act on a stub).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "../util/log.h"
+#include "fdtable.h"
+#include "kernel.h"
+
+#define SHUTDOWN_WAIT_NS 2000000000LL /* then sbxrun exits regardless */
+
+void kernel_init(struct kernel *k)
+{
+	pthread_condattr_t ca;
+
+	pthread_mutex_init(&k->lock, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&k->changed, &ca);
+	pthread_condattr_destroy(&ca);
+}
+
+void process_register(struct kernel *k, struct process *p)
+{
+	pthread_mutex_lock(&k->lock);
+	p->next = k->procs;
+	k->procs = p;
+	k->nprocs++;
+	k->ntasks++;
+	pthread_mutex_unlock(&k->lock);
+}
+
+struct process *process_find(struct kernel *k, int pid)
+{
+	for (struct process *p = k->procs; p; p = p->next)
+		if (p->pid == pid)
+			return p;
+	return NULL;
+}
+
+static int64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+int task_sleep(struct task *t, int64_t deadline_ns)
+{
+	struct kernel *k = t->proc->k;
+	struct timespec ts;
+
+	if (signal_pending(t) || t->proc->exiting)
+		return -ERESTARTSYS;
+	if (deadline_ns) {
+		if (now_ns() >= deadline_ns)
+			return -ETIMEDOUT;
+		ts.tv_sec = deadline_ns / 1000000000LL;
+		ts.tv_nsec = deadline_ns % 1000000000LL;
+		pthread_cond_timedwait(&k->changed, &k->lock, &ts);
+	} else {
+		pthread_cond_wait(&k->changed, &k->lock);
+	}
+	if (signal_pending(t) || t->proc->exiting)
+		return -ERESTARTSYS;
+	if (deadline_ns && now_ns() >= deadline_ns)
+		return -ETIMEDOUT;
+	return 0;
+}
+
+/* unlink_process - drop a reaped zombie from the list and free it. */
+static void unlink_process(struct kernel *k, struct process *z)
+{
+	for (struct process **pp = &k->procs; *pp; pp = &(*pp)->next) {
+		if (*pp == z) {
+			*pp = z->next;
+			break;
+		}
+	}
+	k->nprocs--;
+	free(z->task);
+	free(z->exe);
+	free(z);
+}
+
+void process_reap(struct kernel *k, struct process *z)
+{
+	unlink_process(k, z);
+}
+
+/* notify_parent - SIGCHLD (or the clone exit signal) with CLD_* info. */
+static void notify_parent(struct process *p)
+{
+	struct process *parent = p->parent;
+	struct k_siginfo info = { 0 };
+	int st = p->exit_status;
+	struct k_sigaction *act;
+
+	if (!parent)
+		return;
+	info.signo = p->exit_signal ? p->exit_signal : SIGCHLD;
+	info.u.chld.pid = p->pid;
+	info.u.chld.uid = p->uid;
+	if ((st & 0x7f) == 0) {
+		info.code = 1; /* CLD_EXITED */
+		info.u.chld.status = (st >> 8) & 0xff;
+	} else {
+		info.code = (st & 0x80) ? 3 /* CLD_DUMPED */ : 2 /* CLD_KILLED */;
+		info.u.chld.status = st & 0x7f;
+	}
+	if (p->exit_signal)
+		signal_send_locked(parent, info.signo, &info);
+	/* SIGCHLD ignored or SA_NOCLDWAIT: the child is reaped at once */
+	act = &parent->sigact[SIGCHLD - 1];
+	if (act->handler == 1 /* SIG_IGN */ || (act->flags & 2 /* SA_NOCLDWAIT */))
+		unlink_process(p->k, p);
+}
+
+void task_exit(struct task *t)
+{
+	struct process *p = t->proc, *init;
+	struct kernel *k = p->k;
+	const struct sbx_platform_ops *ops = k->pops;
+	struct sbx_ctx *ctx;
+
+	if (t->clear_child_tid) {
+		uint32_t zero = 0;
+
+		mm_copy_out(&p->mm, t->clear_child_tid, &zero, sizeof(zero));
+	}
+	pthread_mutex_lock(&k->lock);
+	ctx = t->ctx;
+	t->ctx = NULL; /* no more interrupts */
+	pthread_mutex_unlock(&k->lock);
+	if (ctx)
+		ops->ctx_destroy(ctx);
+	if (p->as)
+		ops->as_destroy(p->as);
+	p->as = NULL;
+	mm_destroy(&p->mm);
+	fdtable_free(p->files); /* pipe readers see EOF now */
+	p->files = NULL;
+
+	pthread_mutex_lock(&k->lock);
+	t->exited = true;
+	p->state = PROC_ZOMBIE;
+	p->vfork_done = true;
+	init = k->init;
+	for (struct process *c = k->procs, *next; c; c = next) {
+		next = c->next;
+		if (c->parent != p)
+			continue;
+		/* orphans go to init; a zombie one is reported there */
+		c->parent = init != p ? init : NULL;
+		c->ppid = c->parent ? c->parent->pid : 0;
+		if (c->state == PROC_ZOMBIE && c->parent)
+			signal_send_locked(c->parent, SIGCHLD, NULL);
+		if (c->state == PROC_LIVE && c->task && c->task->pdeathsig)
+			signal_send_locked(c, c->task->pdeathsig, NULL);
+	}
+	if (p != init)
+		notify_parent(p);
+	k->ntasks--;
+	pthread_cond_broadcast(&k->changed);
+	pthread_mutex_unlock(&k->lock);
+}
+
+/* kick - make @p's task notice it must exit (lock held). */
+static void kick(struct process *p)
+{
+	if (p->task && p->task->ctx && p->k->pops->interrupt)
+		p->k->pops->interrupt(p->task->ctx);
+}
+
+void process_kill_locked(struct process *p, int status)
+{
+	if (p->state != PROC_LIVE || p->exiting)
+		return;
+	p->exiting = true;
+	p->exit_status = status;
+	kick(p);
+	pthread_cond_broadcast(&p->k->changed);
+}
+
+void kernel_shutdown(struct kernel *k)
+{
+	int64_t deadline = now_ns() + SHUTDOWN_WAIT_NS;
+	struct timespec ts = { deadline / 1000000000LL, deadline % 1000000000LL };
+
+	pthread_mutex_lock(&k->lock);
+	for (struct process *p = k->procs; p; p = p->next)
+		process_kill_locked(p, SIGKILL);
+	while (k->ntasks > 0) {
+		if (pthread_cond_timedwait(&k->changed, &k->lock, &ts) == ETIMEDOUT) {
+			sbx_warn("%d task(s) still blocked in the host at exit",
+				 k->ntasks);
+			pthread_mutex_unlock(&k->lock);
+			return; /* leave them: sbxrun's exit ends the threads */
+		}
+	}
+	while (k->procs)
+		unlink_process(k, k->procs);
+	pthread_mutex_unlock(&k->lock);
+}

@@ -1,0 +1,160 @@
+/*
+ * The sandbox's mount table from the config (vfs_init): the root and
+ * every gofer mount through the fs plugin named by filesystem.plugin
+ * (loaded here, before the core confines itself: mounting starts the
+ * sbx-gofer processes), tmpfs and dev built in, plus the defaults a Linux
+ * program expects: /dev (dev) and /dev/shm (tmpfs) unless configured, and
+ * an empty read-only /proc and /sys until procfs exists (host /proc and
+ * /sys are never served: the gofer refuses them too).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../config/config.h"
+#include "../plugin/loader.h"
+#include "../util/log.h"
+#include "vfs.h"
+
+static struct plugin fs_plugin;
+static struct sbx_fs *fs_inst;
+static const struct sbx_fs_ops *fs_ops;
+
+static bool configured(const struct sbx_config *cfg, const char *target)
+{
+	for (size_t i = 0; i < cfg->filesystem.n_mounts; i++)
+		if (!strcmp(cfg->filesystem.mounts[i].target, target))
+			return true;
+	return false;
+}
+
+static int load_fs_plugin(const struct sbx_config *cfg,
+			  const struct plugin_search_path *sp,
+			  const struct sbx_services *svc, struct sbx_error *err)
+{
+	uint32_t major, minor;
+	int r;
+
+	if (fs_ops)
+		return 0;
+	plugin_core_abi(SBX_PLUGIN_FS, &major, &minor);
+	r = plugin_load(sp, cfg->filesystem.plugin, SBX_PLUGIN_FS, major, minor,
+			&fs_plugin, err);
+	if (r)
+		return r;
+	fs_ops = fs_plugin.desc->ops;
+	if (!SBX_OPS_HAS(fs_ops, init) || !SBX_OPS_HAS(fs_ops, mount) ||
+	    !SBX_OPS_HAS(fs_ops, lookup) || !SBX_OPS_HAS(fs_ops, getattr) ||
+	    !SBX_OPS_HAS(fs_ops, release)) {
+		fs_ops = NULL;
+		return sbx_error_set(err, EINVAL, "plugin '%s' (%s): fs ops table "
+				     "lacks required operations", fs_plugin.name,
+				     fs_plugin.path);
+	}
+	r = fs_ops->init(svc, NULL, &fs_inst);
+	if (r) {
+		fs_ops = NULL;
+		return sbx_error_set(err, -r, "fs plugin '%s' failed to start: %s",
+				     fs_plugin.name, strerror(-r));
+	}
+	return 0;
+}
+
+static int mount_builtin(const char *target, const char *type, bool ro,
+			 uint64_t size, struct sbx_error *err)
+{
+	struct sbx_fs_mount_args args = { sizeof(args), "none", ro, size };
+	int r;
+
+	/* dev is a tmpfs filled before it goes read-only */
+	args.readonly = strcmp(type, "dev") ? ro : false;
+	r = vfs_mount(target, &tmpfs_ops, NULL, &args, type);
+	if (!r && strcmp(type, "tmpfs")) {
+		/* as Linux shows them: dev 0755, proc and sysfs 0555 */
+		struct sbx_fs_attr a = { .size = sizeof(a),
+			.mode = strcmp(type, "dev") ? 0555 : 0755 };
+		struct vfs_path p;
+		struct fs_context *fs = fs_context_new();
+
+		r = fs ? vfs_walk(fs, NULL, target, WALK_FOLLOW, &p) : -ENOMEM;
+		if (!r) {
+			r = tmpfs_ops.setattr(p.d->node, &a, SBX_FS_ATTR_MODE);
+			vfs_path_put(&p);
+		}
+		fs_context_put(fs);
+	}
+	if (!r && !strcmp(type, "dev")) {
+		struct vfs_path p;
+		struct fs_context *fs = fs_context_new();
+
+		r = fs ? vfs_walk(fs, NULL, target, WALK_FOLLOW, &p) : -ENOMEM;
+		if (!r) {
+			r = dev_populate(p.d->node);
+			p.mnt->readonly = ro;
+			vfs_path_put(&p);
+		}
+		fs_context_put(fs);
+	}
+	if (r)
+		return sbx_error_set(err, -r, "mount %s on %s: %s", type, target,
+				     strerror(-r));
+	return 0;
+}
+
+int vfs_init(const struct sbx_config *cfg, const struct plugin_search_path *sp,
+	     const struct sbx_services *svc, struct sbx_error *err)
+{
+	struct sbx_fs_mount_args args = { sizeof(args), cfg->filesystem.root_source,
+					  cfg->filesystem.root_readonly, 0 };
+	int r;
+
+	r = load_fs_plugin(cfg, sp, svc, err);
+	if (r)
+		return r;
+	if (!cfg->filesystem.root_readonly &&
+	    strcmp(cfg->filesystem.root_overlay, "none"))
+		sbx_info("filesystem.root.overlay: memory is not implemented yet; "
+			 "the root is writable on the host");
+	r = vfs_init_root(fs_ops, fs_inst, &args, "gofer");
+	if (r)
+		return sbx_error_set(err, -r, "cannot mount the root '%s': %s",
+				     args.source, strerror(-r));
+	for (size_t i = 0; i < cfg->filesystem.n_mounts; i++) {
+		const struct cfg_mount *m = &cfg->filesystem.mounts[i];
+		static const char *const types[] = { "gofer", "tmpfs", "proc",
+						     "dev" };
+
+		if (m->type == CFG_MOUNT_GOFER) {
+			args.source = m->source;
+			args.readonly = m->readonly;
+			args.size_limit = 0;
+			r = vfs_mount(m->target, fs_ops, fs_inst, &args, "gofer");
+			if (r)
+				return sbx_error_set(err, -r, "%s:%d:%d: mount %s on "
+					"%s: %s", cfg->file, m->mark.line,
+					m->mark.col, m->source, m->target,
+					strerror(-r));
+			continue;
+		}
+		/* proc: an empty placeholder until procfs exists */
+		r = mount_builtin(m->target, m->type == CFG_MOUNT_PROC ? "proc"
+				  : types[m->type], m->type == CFG_MOUNT_PROC ||
+				  m->readonly, m->size, err);
+		if (r)
+			return r;
+	}
+	if (!configured(cfg, "/dev") &&
+	    (r = mount_builtin("/dev", "dev", false, 0, err)))
+		return r;
+	if (!configured(cfg, "/dev/shm") &&
+	    (r = mount_builtin("/dev/shm", "tmpfs", false, 64ULL << 20, err)))
+		return r;
+	if (!configured(cfg, "/proc") &&
+	    (r = mount_builtin("/proc", "proc", true, 0, err)))
+		return r;
+	if (!configured(cfg, "/sys") &&
+	    (r = mount_builtin("/sys", "sysfs", true, 0, err)))
+		return r;
+	return 0;
+}
