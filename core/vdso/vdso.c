@@ -25,6 +25,7 @@
 #define SHIFT 32
 #define CALIBRATE_NS 2000000LL
 #define REFRESH_MS 50
+#define MAX_BRACKET_TSC 20000 /* ~8 us at 2.5 GHz */
 
 extern const unsigned char vdso_image[];
 extern const size_t vdso_image_size;
@@ -69,9 +70,14 @@ static void take(struct sample *s)
 	uint64_t t0, t1;
 
 	for (int i = 0; i < VVAR_NCLOCKS; i++) {
-		t0 = tsc_now();
-		clock_gettime(host_clock[i], &ts);
-		t1 = tsc_now();
+		/* retry a bracket the scheduler stretched: it would skew mult */
+		for (int try = 0; try < 20; try++) {
+			t0 = tsc_now();
+			clock_gettime(host_clock[i], &ts);
+			t1 = tsc_now();
+			if (t1 - t0 < MAX_BRACKET_TSC)
+				break;
+		}
 		if (i == VVAR_CLOCK_MONOTONIC)
 			s->tsc = t0 + (t1 - t0) / 2;
 		s->ns[i] = ts_ns(&ts);
