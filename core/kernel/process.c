@@ -16,6 +16,7 @@
 #include <time.h>
 
 #include "../util/log.h"
+#include "../vfs/vfs.h"
 #include "fdtable.h"
 #include "kernel.h"
 
@@ -153,6 +154,9 @@ void task_exit(struct task *t)
 	mm_destroy(&p->mm);
 	fdtable_free(p->files); /* pipe readers see EOF now */
 	p->files = NULL;
+	if (p->fs)
+		fs_context_put(p->fs);
+	p->fs = NULL;
 
 	pthread_mutex_lock(&k->lock);
 	t->exited = true;

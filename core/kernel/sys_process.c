@@ -17,6 +17,7 @@
 
 #include "../config/config.h"
 #include "../util/log.h"
+#include "../vfs/vfs.h"
 #include "fdtable.h"
 #include "kernel.h"
 
@@ -130,6 +131,8 @@ static void free_child(struct process *c)
 {
 	mm_destroy(&c->mm);
 	fdtable_free(c->files);
+	if (c->fs)
+		fs_context_put(c->fs);
 	free(c->exe);
 	free(c->task);
 	free(c);
@@ -177,7 +180,8 @@ static long do_fork(struct task *t, uint64_t flags, uint64_t stack,
 	process_init_mm(c, k->cfg->limits.memory);
 	r = mm_fork(&c->mm, &p->mm);
 	c->files = fdtable_clone(p->files);
-	if (r || !c->files) {
+	c->fs = fs_context_clone(p->fs);
+	if (r || !c->files || !c->fs) {
 		free_child(c);
 		return -ENOMEM;
 	}
