@@ -1,6 +1,6 @@
 /*
  * File-system behaviour, compared native vs sandbox: a fresh directory
- * under /tmp (a tmpfs in the sandbox) with 200 files listed and sorted,
+ * under /var/tmp (a tmpfs in the sandbox) with 200 files listed and sorted,
  * rename/link/unlink and their errors, O_APPEND through two descriptions,
  * O_EXCL/O_TRUNC/O_DIRECTORY, lseek, ftruncate, symlinks and readlink,
  * getcwd, pipes (pipe2 flags, EAGAIN, EPIPE with SIGPIPE ignored), and
@@ -52,7 +52,7 @@ static void listing(void)
 
 int main(void)
 {
-	char dir[] = "/tmp/sbx-fs.XXXXXX", buf[256], cwd[4096];
+	char dir[] = "/var/tmp/sbx-fs.XXXXXX", buf[256], cwd[4096];
 	struct stat st;
 	int fd, fd2, p[2];
 
