@@ -36,8 +36,10 @@ static const clockid_t host_clock[VVAR_NCLOCKS] = {
 	[VVAR_CLOCK_BOOTTIME] = CLOCK_BOOTTIME,
 };
 
+/* each clock read with the TSC at its own midpoint: a preemption between
+ * two reads must not shift one clock against the other */
 struct sample {
-	uint64_t tsc;
+	uint64_t tsc[VVAR_NCLOCKS];
 	int64_t ns[VVAR_NCLOCKS];
 };
 
@@ -78,8 +80,7 @@ static void take(struct sample *s)
 			if (t1 - t0 < MAX_BRACKET_TSC)
 				break;
 		}
-		if (i == VVAR_CLOCK_MONOTONIC)
-			s->tsc = t0 + (t1 - t0) / 2;
+		s->tsc[i] = t0 + (t1 - t0) / 2;
 		s->ns[i] = ts_ns(&ts);
 	}
 }
@@ -91,7 +92,7 @@ static int64_t scaled(uint64_t delta, uint64_t mult)
 
 static uint64_t mult_between(const struct sample *a, const struct sample *b)
 {
-	uint64_t dtsc = b->tsc - a->tsc;
+	uint64_t dtsc = b->tsc[VVAR_CLOCK_MONOTONIC] - a->tsc[VVAR_CLOCK_MONOTONIC];
 	int64_t dns = b->ns[VVAR_CLOCK_MONOTONIC] - a->ns[VVAR_CLOCK_MONOTONIC];
 
 	if (dtsc == 0 || dns <= 0)
@@ -109,7 +110,7 @@ static void publish(const struct sample *s, uint64_t mult)
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 	t = tsc_now();
 	for (int i = 0; i < VVAR_NCLOCKS; i++) {
-		int64_t now = s->ns[i] + scaled(t - s->tsc, mult);
+		int64_t now = s->ns[i] + scaled(t - s->tsc[i], mult);
 
 		if (v->valid && i != VVAR_CLOCK_REALTIME) {
 			int64_t old = v->base_ns[i] + scaled(t - v->tsc_base, v->mult);
