@@ -48,15 +48,15 @@ static bool writable(const struct file *f)
 
 /* ---- read and write ---- */
 
-/*
- * broken_pipe - a write failed with EPIPE: Linux also sends SIGPIPE, whose
- * default action ends the process.  Until signal delivery exists, a
- * program with a handler gets only the EPIPE.
- */
+/* broken_pipe - a write failed with EPIPE: Linux also sends SIGPIPE. */
 static long broken_pipe(struct task *t, long r)
 {
-	if (r == -EPIPE && t->proc->sigact[SIGPIPE - 1].handler == 0 /* SIG_DFL */)
-		process_exit(t->proc, SIGPIPE);
+	if (r == -EPIPE) {
+		struct k_siginfo info = { .signo = SIGPIPE, .code = SI_USER };
+
+		info.u.kill.pid = t->proc->pid;
+		signal_send(t->proc, SIGPIPE, &info);
+	}
 	return r;
 }
 
