@@ -12,5 +12,8 @@ echo
 echo '$ build/core/sbxrun --strace -- /bin/busybox uname -a'
 build/core/sbxrun --strace -- /bin/busybox uname -a
 echo
+echo '$ build/core/sbxrun -- /bin/sh -c "ls / | head -3; echo \$((6*7))"'
+build/core/sbxrun -- /bin/sh -c 'ls / | head -3; echo $((6*7))'
+echo
 echo '$ build/core/sbxrun --list-plugins'
 build/core/sbxrun --list-plugins
