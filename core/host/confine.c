@@ -34,6 +34,8 @@ static const int core_calls[] = {
 	/* signals within the core */
 	SCMP_SYS(rt_sigaction), SCMP_SYS(rt_sigprocmask), SCMP_SYS(rt_sigreturn),
 	SCMP_SYS(tgkill), SCMP_SYS(sigaltstack),
+	/* poll, select */
+	SCMP_SYS(poll), SCMP_SYS(ppoll),
 	/* task threads (pthread_create) */
 	SCMP_SYS(clone), SCMP_SYS(clone3),
 	/* leaving */

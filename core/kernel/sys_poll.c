@@ -1,0 +1,268 @@
+/*
+ * poll, ppoll, select and pselect6.  Files backed by a host fd (pipes,
+ * donated files, inherited stdio) are polled through the host; files the
+ * core serves itself (tmpfs, /dev) are always ready, as regular files are
+ * on Linux.  The host poll runs in short slices so that a signal or a kill
+ * interrupts the wait (the task has no wake-up fd yet).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/select.h>
+#include <time.h>
+
+#include "../vfs/vfs.h"
+#include "fdtable.h"
+#include "kernel.h"
+
+#define SLICE_MS 20
+#define NSEC 1000000000LL
+
+static int64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * NSEC + ts.tv_nsec;
+}
+
+static bool interrupted(struct task *t)
+{
+	bool r;
+
+	pthread_mutex_lock(&t->proc->k->lock);
+	r = signal_pending(t) || t->proc->exiting;
+	pthread_mutex_unlock(&t->proc->k->lock);
+	return r;
+}
+
+/*
+ * do_poll - poll @pfd (application fds) until something is ready, the
+ * CLOCK_MONOTONIC @deadline (0 = never, -1 = don't wait) or a signal.
+ * Return: ready count, or -ERESTARTNOHAND.
+ */
+static long do_poll(struct task *t, struct pollfd *pfd, size_t n, int64_t deadline)
+{
+	struct pollfd *host = calloc(n ? n : 1, sizeof(*host));
+	long ready;
+
+	if (!host)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		struct file *f = pfd[i].fd < 0 ? NULL : fd_get(t->proc->files, pfd[i].fd);
+
+		host[i].fd = -1;
+		pfd[i].revents = 0;
+		if (pfd[i].fd < 0)
+			continue;
+		if (!f) {
+			pfd[i].revents = POLLNVAL;
+			continue;
+		}
+		if (f->host_fd >= 0) {
+			host[i].fd = f->host_fd;
+			host[i].events = pfd[i].events;
+		} else {
+			pfd[i].revents = pfd[i].events & (POLLIN | POLLOUT |
+							  POLLRDNORM | POLLWRNORM);
+		}
+		file_put(f); /* the fd table keeps the host fd open meanwhile */
+	}
+	for (;;) {
+		int64_t left = deadline > 0 ? deadline - now_ns() : 0;
+		int ms = deadline < 0 ? 0 : deadline == 0 ? SLICE_MS
+			 : left <= 0 ? 0 : left / 1000000 < SLICE_MS ? (int)(left / 1000000) + 1
+			 : SLICE_MS;
+
+		if (poll(host, n, ms) < 0 && errno != EINTR) {
+			ready = -errno;
+			break;
+		}
+		ready = 0;
+		for (size_t i = 0; i < n; i++) {
+			if (host[i].fd >= 0)
+				pfd[i].revents = host[i].revents;
+			if (pfd[i].revents)
+				ready++;
+		}
+		if (ready || deadline < 0 || (deadline > 0 && now_ns() >= deadline))
+			break;
+		if (interrupted(t)) {
+			ready = -ERESTARTNOHAND;
+			break;
+		}
+	}
+	free(host);
+	return ready;
+}
+
+/* set_mask / restore - ppoll and pselect's temporary signal mask. */
+static int set_mask(struct task *t, uint64_t umask, uint64_t size)
+{
+	uint64_t mask;
+
+	if (!umask)
+		return 0;
+	if (size != K_SIGSET_SIZE)
+		return -EINVAL;
+	if (mm_copy_in(&t->proc->mm, &mask, umask, sizeof(mask)))
+		return -EFAULT;
+	pthread_mutex_lock(&t->proc->k->lock);
+	t->saved_mask = t->sigmask;
+	t->has_saved_mask = true;
+	t->sigmask = mask & ~((1ULL << (SIGKILL - 1)) | (1ULL << (SIGSTOP - 1)));
+	pthread_mutex_unlock(&t->proc->k->lock);
+	return 0;
+}
+
+static long poll_common(struct task *t, uint64_t ufds, uint64_t nfds,
+			int64_t deadline)
+{
+	struct pollfd *pfd;
+	long r;
+
+	if (nfds > (uint64_t)t->proc->files->max)
+		return -EINVAL;
+	pfd = calloc(nfds ? nfds : 1, sizeof(*pfd));
+	if (!pfd)
+		return -ENOMEM;
+	r = mm_copy_in(&t->proc->mm, pfd, ufds, nfds * sizeof(*pfd));
+	if (!r)
+		r = do_poll(t, pfd, nfds, deadline);
+	if (r >= 0) {
+		for (uint64_t i = 0; i < nfds; i++)
+			if (mm_copy_out(&t->proc->mm, ufds + i * sizeof(*pfd) + 6,
+					&pfd[i].revents, sizeof(short))) {
+				r = -EFAULT;
+				break;
+			}
+	}
+	free(pfd);
+	return r;
+}
+
+long sys_poll(struct task *t, const struct sbx_syscall_args *a)
+{
+	int ms = (int)a->a[2];
+
+	return poll_common(t, a->a[0], a->a[1],
+			   ms < 0 ? 0 : ms == 0 ? -1 : now_ns() + ms * 1000000LL);
+}
+
+static int timeout_of(struct task *t, uint64_t uts, int64_t *deadline)
+{
+	struct k_timespec ts;
+
+	*deadline = 0;
+	if (!uts)
+		return 0;
+	if (mm_copy_in(&t->proc->mm, &ts, uts, sizeof(ts)))
+		return -EFAULT;
+	if (ts.tv_sec < 0 || ts.tv_nsec < 0 || ts.tv_nsec >= NSEC)
+		return -EINVAL;
+	*deadline = ts.tv_sec == 0 && ts.tv_nsec == 0 ? -1
+		    : now_ns() + ts.tv_sec * NSEC + ts.tv_nsec;
+	return 0;
+}
+
+long sys_ppoll(struct task *t, const struct sbx_syscall_args *a)
+{
+	int64_t deadline;
+	long r = timeout_of(t, a->a[2], &deadline);
+
+	if (!r)
+		r = set_mask(t, a->a[3], a->a[4]);
+	return r ? r : poll_common(t, a->a[0], a->a[1], deadline);
+}
+
+/* select_common - fd_sets to pollfds and back, as Linux's select. */
+static long select_common(struct task *t, int nfds, uint64_t ur, uint64_t uw,
+			  uint64_t ue, int64_t deadline)
+{
+	fd_set in[3], out[3];
+	uint64_t u[3] = { ur, uw, ue };
+	struct pollfd *pfd;
+	size_t n = 0, bytes;
+	long r;
+
+	if (nfds < 0)
+		return -EINVAL;
+	if (nfds > FD_SETSIZE)
+		nfds = FD_SETSIZE;
+	bytes = ((size_t)nfds + 63) / 64 * 8;
+	for (int s = 0; s < 3; s++) {
+		FD_ZERO(&in[s]);
+		FD_ZERO(&out[s]);
+		if (u[s] && mm_copy_in(&t->proc->mm, &in[s], u[s], bytes))
+			return -EFAULT;
+	}
+	pfd = calloc((size_t)nfds + 1, sizeof(*pfd));
+	if (!pfd)
+		return -ENOMEM;
+	for (int fd = 0; fd < nfds; fd++) {
+		short ev = (FD_ISSET(fd, &in[0]) ? POLLIN : 0) |
+			   (FD_ISSET(fd, &in[1]) ? POLLOUT : 0) |
+			   (FD_ISSET(fd, &in[2]) ? POLLPRI : 0);
+
+		if (ev)
+			pfd[n++] = (struct pollfd){ fd, ev, 0 };
+	}
+	r = do_poll(t, pfd, n, deadline);
+	if (r >= 0) {
+		r = 0;
+		for (size_t i = 0; i < n; i++) {
+			short rv = pfd[i].revents;
+
+			if (rv & POLLNVAL) {
+				r = -EBADF;
+				break;
+			}
+			if ((pfd[i].events & POLLIN) && (rv & (POLLIN | POLLHUP | POLLERR)))
+				FD_SET(pfd[i].fd, &out[0]), r++;
+			if ((pfd[i].events & POLLOUT) && (rv & (POLLOUT | POLLERR)))
+				FD_SET(pfd[i].fd, &out[1]), r++;
+			if ((pfd[i].events & POLLPRI) && (rv & POLLPRI))
+				FD_SET(pfd[i].fd, &out[2]), r++;
+		}
+		for (int s = 0; s < 3 && r >= 0; s++)
+			if (u[s] && mm_copy_out(&t->proc->mm, u[s], &out[s], bytes))
+				r = -EFAULT;
+	}
+	free(pfd);
+	return r;
+}
+
+long sys_select(struct task *t, const struct sbx_syscall_args *a)
+{
+	struct k_timeval tv;
+	int64_t deadline = 0;
+
+	if (a->a[4]) {
+		if (mm_copy_in(&t->proc->mm, &tv, a->a[4], sizeof(tv)))
+			return -EFAULT;
+		if (tv.tv_sec < 0 || tv.tv_usec < 0 || tv.tv_usec >= 1000000)
+			return -EINVAL;
+		deadline = tv.tv_sec == 0 && tv.tv_usec == 0 ? -1
+			   : now_ns() + tv.tv_sec * NSEC + tv.tv_usec * 1000;
+	}
+	return select_common(t, (int)a->a[0], a->a[1], a->a[2], a->a[3], deadline);
+}
+
+long sys_pselect6(struct task *t, const struct sbx_syscall_args *a)
+{
+	struct {
+		uint64_t set, size;
+	} sig = { 0, 0 };
+	int64_t deadline;
+	long r = timeout_of(t, a->a[4], &deadline);
+
+	if (!r && a->a[5] && mm_copy_in(&t->proc->mm, &sig, a->a[5], sizeof(sig)))
+		r = -EFAULT;
+	if (!r)
+		r = set_mask(t, sig.set, sig.size);
+	return r ? r : select_common(t, (int)a->a[0], a->a[1], a->a[2], a->a[3],
+				     deadline);
+}

@@ -1,0 +1,66 @@
+#!/bin/sh
+# Real programs in the sandbox (TAP): Debian's dynamically linked shell,
+# coreutils, bash, python3 and gcc, each compared with the same command run
+# natively.  Usage: real.sh SBXRUN CONFIG; SBX_TEST_PLATFORM picks the
+# platform.  A program the machine lacks is skipped visibly.
+set -u
+sbxrun=$1 config=$2
+plat_opt=${SBX_TEST_PLATFORM:+--platform $SBX_TEST_PLATFORM}
+n=0
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+echo "1..8"
+
+# same NAME CMD...: run CMD natively and in the sandbox (cwd /), compare
+same() {
+	name=$1
+	shift
+	n=$((n + 1))
+	if ! command -v "$1" >/dev/null 2>&1; then
+		echo "ok $n - $name # SKIP $1 not installed"
+		return
+	fi
+	(cd / && "$@") >"$tmp/native" 2>&1
+	a=$?
+	# shellcheck disable=SC2086
+	"$sbxrun" --config "$config" $plat_opt -- "$@" >"$tmp/sbx" 2>&1
+	b=$?
+	if [ $a -eq $b ] && cmp -s "$tmp/native" "$tmp/sbx"; then
+		echo "ok $n - $name"
+	else
+		echo "not ok $n - $name # status native $a, sbx $b"
+		diff "$tmp/native" "$tmp/sbx" | head -20 | sed 's/^/#   /'
+	fi
+}
+
+same "sh: pipeline, arithmetic, subshell, loop" \
+	/bin/sh -c 'echo hello | tr a-z A-Z; echo $((6*7)); (exit 3); echo $?; for i in 1 2 3; do echo $i; done | wc -l'
+same "sh: script with a function and a here-document" /bin/sh -c '
+f() { echo "f got $1"; }
+f one
+cat <<EOT
+here $(echo doc)
+EOT'
+same "bash: arrays, [[ ]], process substitution-free pipeline" \
+	/bin/bash -c 'a=(x y z); echo ${#a[@]} ${a[1]}; [[ abc == a* ]] && echo match; seq 1 200 | sort -n | tail -1'
+same "coreutils: ls -l of /usr/bin/env, cat, sha256sum, wc" \
+	/bin/sh -c 'ls -l /usr/bin/env | cut -c1-10; cat /etc/debian_version; sha256sum /bin/true | cut -c1-16; wc -l < /etc/passwd'
+same "find and xargs in /usr/share/doc/coreutils" \
+	/bin/sh -c 'find /usr/share/doc/coreutils -type f | sort | xargs ls -1 | wc -l'
+same "python3: computation, json, subprocess" \
+	python3 -c 'import json, subprocess; print(sum(range(10**5))); print(json.dumps({"a": [1, 2]})); print(subprocess.run(["echo", "sub"], capture_output=True, text=True).stdout.strip())'
+same "shell exit status and signals" \
+	/bin/sh -c 'sh -c "kill -TERM \$\$"; echo $?; false; echo $?'
+n=$((n + 1))
+if command -v gcc >/dev/null 2>&1; then
+	out=$("$sbxrun" --config "$config" $plat_opt -- /bin/sh -c \
+		'printf "#include <stdio.h>\nint main(){puts(\"compiled\");return 7;}\n" > /var/tmp/t.c && gcc -o /var/tmp/t /var/tmp/t.c && /var/tmp/t; echo status $?' 2>&1)
+	if [ "$out" = "$(printf 'compiled\nstatus 7')" ]; then
+		echo "ok $n - gcc compiles and runs a program in the sandbox"
+	else
+		echo "not ok $n - gcc compiles and runs a program in the sandbox"
+		echo "$out" | head -10 | sed 's/^/#   /'
+	fi
+else
+	echo "ok $n - gcc # SKIP gcc not installed"
+fi
