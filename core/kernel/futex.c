@@ -9,6 +9,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <linux/futex.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <time.h>
 
@@ -107,6 +108,20 @@ static long wake(struct mm *mm, uint64_t addr, int n, uint32_t bitset,
 		}
 	}
 	return woken + moved;
+}
+
+long futex_wake(struct mm *mm, uint64_t addr, int n)
+{
+	struct process *p = (struct process *)((char *)mm - offsetof(struct process, mm));
+	struct kernel *k = p->k;
+	long r;
+
+	pthread_mutex_lock(&k->lock);
+	r = wake(mm, addr, n, ~0u, 0, 0);
+	if (r)
+		pthread_cond_broadcast(&k->changed);
+	pthread_mutex_unlock(&k->lock);
+	return r;
 }
 
 static long wake_locked(struct task *t, uint64_t addr, int n, uint32_t bitset,

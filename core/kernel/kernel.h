@@ -74,7 +74,9 @@ struct process {
 	int pid, ppid, pgid, sid;
 	struct process *parent;	/* NULL for init */
 	struct process *next;	/* in k->procs */
-	struct task *task;	/* the one task (threads come later) */
+	struct task *task;	/* the first live task (the last one, once a zombie) */
+	struct task *threads;	/* every live task, linked by next_thread */
+	int nthreads;
 	enum proc_state state;
 	int exit_signal;	/* sent to the parent at exit (clone's CSIGNAL) */
 	bool vfork_done;	/* a vfork parent may go on */
@@ -99,7 +101,9 @@ struct process {
 
 struct task {
 	struct process *proc;
+	struct task *next_thread;
 	int tid;
+	bool exit_thread;	/* exit(2) of one thread of several */
 	struct sbx_ctx *ctx;
 	struct sbx_regs regs;
 	uint64_t sigmask;
@@ -169,6 +173,17 @@ void task_exit(struct task *t);
 /* kernel_shutdown - init has exited: end every other process and wait
  * (bounded) for their threads. */
 void kernel_shutdown(struct kernel *k);
+/* task_finish - a task's loop has ended: the thread leaves its process,
+ * and the last one out makes the process a zombie (task_exit). */
+void task_finish(struct task *t);
+/* thread_add - link @t into @p's threads (lock held). */
+void thread_add(struct process *p, struct task *t);
+/* task_find - the live task with @tid (lock held). */
+struct task *task_find(struct kernel *k, int tid);
+/* signal_send_task - queue @sig for one task (tgkill; lock held). */
+void signal_send_task(struct task *t, int sig, const struct k_siginfo *info);
+/* futex_wake - wake up to @n waiters on @addr in @mm (takes the lock). */
+long futex_wake(struct mm *mm, uint64_t addr, int n);
 /* process_kill_locked - make @p exit with wait status @status. */
 void process_kill_locked(struct process *p, int status);
 /* process_reap - free a zombie that wait4 collected (lock held). */

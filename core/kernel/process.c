@@ -33,9 +33,43 @@ void kernel_init(struct kernel *k)
 	pthread_condattr_destroy(&ca);
 }
 
+void thread_add(struct process *p, struct task *t)
+{
+	t->next_thread = p->threads;
+	p->threads = t;
+	p->nthreads++;
+	if (!p->task)
+		p->task = t;
+}
+
+/* thread_remove - unlink @t; p->task moves to a remaining thread. */
+static void thread_remove(struct process *p, struct task *t)
+{
+	for (struct task **pp = &p->threads; *pp; pp = &(*pp)->next_thread) {
+		if (*pp == t) {
+			*pp = t->next_thread;
+			break;
+		}
+	}
+	p->nthreads--;
+	if (p->task == t && p->threads)
+		p->task = p->threads;
+}
+
+struct task *task_find(struct kernel *k, int tid)
+{
+	for (struct process *p = k->procs; p; p = p->next)
+		for (struct task *t = p->threads; t; t = t->next_thread)
+			if (t->tid == tid)
+				return t;
+	return NULL;
+}
+
 void process_register(struct kernel *k, struct process *p)
 {
 	pthread_mutex_lock(&k->lock);
+	if (!p->threads && p->task)
+		thread_add(p, p->task);
 	p->next = k->procs;
 	k->procs = p;
 	k->nprocs++;
@@ -64,7 +98,7 @@ int task_sleep(struct task *t, int64_t deadline_ns)
 	struct kernel *k = t->proc->k;
 	struct timespec ts;
 
-	if (signal_pending(t) || t->proc->exiting)
+	if (signal_pending(t) || t->proc->exiting || t->exit_thread)
 		return -ERESTARTSYS;
 	if (deadline_ns) {
 		if (now_ns() >= deadline_ns)
@@ -75,7 +109,7 @@ int task_sleep(struct task *t, int64_t deadline_ns)
 	} else {
 		pthread_cond_wait(&k->changed, &k->lock);
 	}
-	if (signal_pending(t) || t->proc->exiting)
+	if (signal_pending(t) || t->proc->exiting || t->exit_thread)
 		return -ERESTARTSYS;
 	if (deadline_ns && now_ns() >= deadline_ns)
 		return -ETIMEDOUT;
@@ -145,6 +179,8 @@ void task_exit(struct task *t)
 	pthread_mutex_lock(&k->lock);
 	ctx = t->ctx;
 	t->ctx = NULL; /* no more interrupts */
+	thread_remove(p, t);
+	p->task = t; /* the zombie keeps its last task */
 	pthread_mutex_unlock(&k->lock);
 	if (ctx)
 		ops->ctx_destroy(ctx);
@@ -182,11 +218,52 @@ void task_exit(struct task *t)
 	pthread_mutex_unlock(&k->lock);
 }
 
-/* kick - make @p's task notice it must exit (lock held). */
+/* kick - make every task of @p notice it must exit (lock held). */
 static void kick(struct process *p)
 {
-	if (p->task && p->task->ctx && p->k->pops->interrupt)
-		p->k->pops->interrupt(p->task->ctx);
+	for (struct task *t = p->threads; t; t = t->next_thread)
+		if (t->ctx && p->k->pops->interrupt)
+			p->k->pops->interrupt(t->ctx);
+}
+
+/* thread_exit - one thread of several leaves: its tid word is cleared and
+ * woken (pthread_join), its context freed. */
+static void thread_exit(struct task *t)
+{
+	struct process *p = t->proc;
+	struct kernel *k = p->k;
+	struct sbx_ctx *ctx;
+
+	if (t->clear_child_tid) {
+		uint32_t zero = 0;
+
+		if (mm_copy_out(&p->mm, t->clear_child_tid, &zero, sizeof(zero)) == 0)
+			futex_wake(&p->mm, t->clear_child_tid, 1);
+	}
+	pthread_mutex_lock(&k->lock);
+	ctx = t->ctx;
+	t->ctx = NULL;
+	thread_remove(p, t);
+	k->ntasks--;
+	pthread_cond_broadcast(&k->changed);
+	pthread_mutex_unlock(&k->lock);
+	if (ctx)
+		k->pops->ctx_destroy(ctx);
+	free(t);
+}
+
+void task_finish(struct task *t)
+{
+	struct process *p = t->proc;
+	bool last;
+
+	pthread_mutex_lock(&p->k->lock);
+	last = p->nthreads == 1;
+	pthread_mutex_unlock(&p->k->lock);
+	if (last)
+		task_exit(t);
+	else
+		thread_exit(t);
 }
 
 void process_kill_locked(struct process *p, int status)

@@ -123,8 +123,13 @@ int sandbox_run(struct kernel *k, struct file *prog, const char *execfn,
 	}
 	process_register(k, p);
 	task_run(t);
+	task_finish(t);
+	/* init's other threads may outlive its first one */
+	pthread_mutex_lock(&k->lock);
+	while (p->state != PROC_ZOMBIE)
+		pthread_cond_wait(&k->changed, &k->lock);
 	*status = p->exit_status;
-	task_exit(t);
+	pthread_mutex_unlock(&k->lock);
 	/* init is gone: so is the sandbox, with every other process in it */
 	kernel_shutdown(k);
 	k->init = NULL;

@@ -96,21 +96,19 @@ bool signal_pending(struct task *t)
 
 /* ---- sending ---- */
 
-static void wake(struct process *p)
+static void wake(struct task *t)
 {
-	if (p->task && p->task->ctx && p->k->pops->interrupt)
-		p->k->pops->interrupt(p->task->ctx);
-	pthread_cond_broadcast(&p->k->changed);
+	if (t->ctx && t->proc->k->pops->interrupt)
+		t->proc->k->pops->interrupt(t->ctx);
+	pthread_cond_broadcast(&t->proc->k->changed);
 }
 
-void signal_send_locked(struct process *p, int sig, const struct k_siginfo *info)
+/* stop_cont - what sending SIGCONT or a stop signal does at once. */
+static void stop_cont(struct process *p, int sig)
 {
-	struct task *t = p->task;
-
-	if (!t || p->state != PROC_LIVE || sig < 1 || sig > K_NSIG)
-		return;
 	if (sig == SIGCONT || sig == SIGKILL) {
-		t->pending &= ~STOP_SIGS;
+		for (struct task *t = p->threads; t; t = t->next_thread)
+			t->pending &= ~STOP_SIGS;
 		if (p->stop_sig) {
 			p->stop_sig = 0;
 			p->cont_report = true;
@@ -125,10 +123,12 @@ void signal_send_locked(struct process *p, int sig, const struct k_siginfo *info
 		}
 	}
 	if (STOP_SIGS & BIT(sig))
-		t->pending &= ~BIT(SIGCONT);
-	/* ignored signals are dropped at once, unless blocked (POSIX) */
-	if (ignored(p, sig) && !(t->sigmask & BIT(sig)) && sig != SIGCONT)
-		return;
+		for (struct task *t = p->threads; t; t = t->next_thread)
+			t->pending &= ~BIT(SIGCONT);
+}
+
+static void queue(struct task *t, int sig, const struct k_siginfo *info)
+{
 	if (!(t->pending & BIT(sig))) {
 		t->pending |= BIT(sig);
 		if (info) {
@@ -139,7 +139,38 @@ void signal_send_locked(struct process *p, int sig, const struct k_siginfo *info
 			t->info[sig - 1].code = SI_KERNEL;
 		}
 	}
-	wake(p);
+	wake(t);
+}
+
+void signal_send_task(struct task *t, int sig, const struct k_siginfo *info)
+{
+	struct process *p = t->proc;
+
+	if (p->state != PROC_LIVE || sig < 1 || sig > K_NSIG)
+		return;
+	stop_cont(p, sig);
+	if (ignored(p, sig) && !(t->sigmask & BIT(sig)) && sig != SIGCONT)
+		return;
+	queue(t, sig, info);
+}
+
+void signal_send_locked(struct process *p, int sig, const struct k_siginfo *info)
+{
+	struct task *t = p->threads, *target = NULL;
+
+	if (!t || p->state != PROC_LIVE || sig < 1 || sig > K_NSIG)
+		return;
+	stop_cont(p, sig);
+	/* a process-directed signal goes to a thread that does not block it */
+	for (; t; t = t->next_thread)
+		if (!(t->sigmask & BIT(sig))) {
+			target = t;
+			break;
+		}
+	/* ignored signals are dropped at once, unless blocked (POSIX) */
+	if (ignored(p, sig) && target && sig != SIGCONT)
+		return;
+	queue(target ? target : p->threads, sig, info);
 }
 
 void signal_send(struct process *p, int sig, const struct k_siginfo *info)
@@ -158,7 +189,7 @@ void signal_force(struct task *t, int sig, const struct k_siginfo *info)
 		p->sigact[sig - 1].handler = K_SIG_DFL;
 	t->sigmask &= ~BIT(sig);
 	t->forced |= BIT(sig);
-	signal_send_locked(p, sig, info);
+	signal_send_task(t, sig, info); /* the faulting thread, not any */
 	pthread_mutex_unlock(&p->k->lock);
 }
 

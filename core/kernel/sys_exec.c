@@ -237,6 +237,20 @@ static long do_execve(struct task *t, const struct vfs_path *start,
 	if (vfs_getpath(p->fs, &f->path, exe, sizeof(exe)) < 0)
 		snprintf(exe, sizeof(exe), "%s", path);
 
+	/* other threads go first (Linux's de_thread) */
+	pthread_mutex_lock(&k->lock);
+	for (struct task *o = p->threads; o; o = o->next_thread) {
+		if (o != t) {
+			o->exit_thread = true;
+			if (o->ctx)
+				k->pops->interrupt(o->ctx);
+		}
+	}
+	pthread_cond_broadcast(&k->changed);
+	while (p->nthreads > 1)
+		pthread_cond_wait(&k->changed, &k->lock);
+	pthread_mutex_unlock(&k->lock);
+
 	/* build the new image beside the old one */
 	old_mm = p->mm;
 	r = k->pops->as_create(k->plat, &new_as);

@@ -29,8 +29,16 @@
 
 long sys_exit(struct task *t, const struct sbx_syscall_args *a)
 {
-	/* one thread per process for now: exit ends the group */
-	process_exit(t->proc, ((int)a->a[0] & 0xff) << 8);
+	struct process *p = t->proc;
+	bool alone;
+
+	pthread_mutex_lock(&p->k->lock);
+	alone = p->nthreads == 1;
+	if (!alone)
+		t->exit_thread = true; /* the others go on */
+	pthread_mutex_unlock(&p->k->lock);
+	if (alone)
+		process_exit(p, ((int)a->a[0] & 0xff) << 8);
 	return 0;
 }
 

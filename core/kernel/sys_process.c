@@ -64,16 +64,22 @@ static void *task_thread(void *arg)
 	struct process *p = t->proc;
 	struct kernel *k = p->k;
 	struct sbx_ctx *ctx = NULL;
-	int r;
+	bool thread = p->as != NULL; /* a new thread joins an address space */
+	int r = 0;
 
-	r = k->pops->as_create(k->plat, &p->as);
-	if (!r)
-		r = mm_replay(&p->mm);
+	if (!thread) {
+		r = k->pops->as_create(k->plat, &p->as);
+		if (!r)
+			r = mm_replay(&p->mm);
+	}
 	if (!r)
 		r = k->pops->ctx_create(p->as, &ctx);
 	if (r) {
-		sbx_err("fork: cannot start pid %d: %s", p->pid, strerror(-r));
-		process_exit(p, SIGKILL);
+		sbx_err("clone: cannot start tid %d: %s", t->tid, strerror(-r));
+		if (thread)
+			t->exit_thread = true;
+		else
+			process_exit(p, SIGKILL);
 	} else {
 		pthread_mutex_lock(&k->lock);
 		t->ctx = ctx;
@@ -81,8 +87,73 @@ static void *task_thread(void *arg)
 		signal_deliver(t); /* signals sent before it could run */
 		task_run(t);
 	}
-	task_exit(t);
+	task_finish(t);
 	return NULL;
+}
+
+static int start_thread(struct task *t)
+{
+	pthread_attr_t attr;
+	int r;
+
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	pthread_attr_setstacksize(&attr, 256 << 10);
+	r = pthread_create(&t->thread, &attr, task_thread, t);
+	pthread_attr_destroy(&attr);
+	return -r;
+}
+
+/* new_thread - CLONE_THREAD: a task in @t's process, on its own context. */
+static long new_thread(struct task *t, uint64_t flags, uint64_t stack,
+		       uint64_t ptid, uint64_t ctid, uint64_t tls)
+{
+	struct process *p = t->proc;
+	struct kernel *k = p->k;
+	struct task *nt = calloc(1, sizeof(*nt));
+	uint32_t tid32;
+	int r;
+
+	if (!nt)
+		return -ENOMEM;
+	nt->proc = p;
+	nt->regs = t->regs;
+	nt->regs.rax = 0;
+	if (stack)
+		nt->regs.rsp = stack;
+	if (flags & CLONE_SETTLS)
+		nt->regs.fs_base = tls;
+	if (flags & CLONE_CHILD_CLEARTID)
+		nt->clear_child_tid = ctid;
+	nt->sigmask = t->sigmask;
+	memcpy(nt->comm, t->comm, sizeof(nt->comm));
+	pthread_mutex_lock(&k->lock);
+	if (k->cfg->limits.pids && k->ntasks >= (int)k->cfg->limits.pids) {
+		pthread_mutex_unlock(&k->lock);
+		free(nt);
+		return -EAGAIN;
+	}
+	nt->tid = k->next_pid++;
+	pthread_mutex_unlock(&k->lock);
+	tid32 = (uint32_t)nt->tid;
+	if (((flags & CLONE_CHILD_SETTID) &&
+	     mm_copy_out(&p->mm, ctid, &tid32, sizeof(tid32))) ||
+	    ((flags & CLONE_PARENT_SETTID) &&
+	     mm_copy_out(&p->mm, ptid, &tid32, sizeof(tid32)))) {
+		free(nt);
+		return -EFAULT;
+	}
+	pthread_mutex_lock(&k->lock);
+	thread_add(p, nt);
+	k->ntasks++;
+	pthread_mutex_unlock(&k->lock);
+	r = start_thread(nt);
+	if (r) {
+		nt->exit_thread = true;
+		task_finish(nt);
+		return -EAGAIN;
+	}
+	return (long)tid32;
 }
 
 static struct process *new_child(struct task *t, uint64_t flags, int exit_signal)
@@ -144,7 +215,6 @@ static long do_fork(struct task *t, uint64_t flags, uint64_t stack,
 	struct process *p = t->proc, *c;
 	struct kernel *k = p->k;
 	int exit_signal = (int)(flags & CSIGNAL);
-	pthread_attr_t attr;
 	uint32_t pid32;
 	int r;
 
@@ -159,11 +229,13 @@ static long do_fork(struct task *t, uint64_t flags, uint64_t stack,
 	if (flags & (CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWUSER |
 		     CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWCGROUP))
 		return -EPERM;
+	if ((flags & CLONE_THREAD) && (k->pinfo.flags & SBX_PLATFORM_MULTI_CTX))
+		return new_thread(t, flags, stack, ptid, ctid, tls);
 	if ((flags & CLONE_THREAD) ||
 	    ((flags & CLONE_VM) && !(flags & CLONE_VFORK))) {
-		/* threads and shared-memory processes need several contexts in
-		 * one address space: not yet */
-		sbx_info("clone: threads are not supported yet (flags %#llx)",
+		/* threads on platforms with one context per address space, and
+		 * processes sharing memory without being threads: not yet */
+		sbx_info("clone: not supported here (flags %#llx)",
 			 (unsigned long long)flags);
 		return -ENOSYS;
 	}
@@ -208,11 +280,7 @@ static long do_fork(struct task *t, uint64_t flags, uint64_t stack,
 		return -EFAULT;
 	}
 	process_register(k, c);
-	pthread_attr_init(&attr);
-	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	pthread_attr_setstacksize(&attr, 256 << 10);
-	r = pthread_create(&c->task->thread, &attr, task_thread, c->task);
-	pthread_attr_destroy(&attr);
+	r = start_thread(c->task);
 	if (r) {
 		/* never ran: becomes a zombie killed by SIGKILL */
 		c->exiting = true;
@@ -476,18 +544,19 @@ static long thread_kill(struct task *t, int tgid, int tid, int sig)
 {
 	struct kernel *k = t->proc->k;
 	struct k_siginfo info;
-	struct process *c;
+	struct task *target;
 	long r = 0;
 
 	if (sig < 0 || sig > K_NSIG || tid <= 0 || tgid == 0 || tgid < -1)
 		return -EINVAL;
 	user_info(t, sig, SI_TKILL, &info);
 	pthread_mutex_lock(&k->lock);
-	c = process_find(k, tid);
-	if (!c || c->state != PROC_LIVE || (tgid > 0 && c->pid != tgid))
+	target = task_find(k, tid);
+	if (!target || target->proc->state != PROC_LIVE ||
+	    (tgid > 0 && target->proc->pid != tgid))
 		r = -ESRCH;
 	else if (sig)
-		signal_send_locked(c, sig, &info);
+		signal_send_task(target, sig, &info);
 	pthread_mutex_unlock(&k->lock);
 	return r;
 }

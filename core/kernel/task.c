@@ -40,7 +40,7 @@ int task_run(struct task *t)
 	struct sbx_exit ex;
 	int r;
 
-	while (!t->proc->exiting) {
+	while (!t->proc->exiting && !t->exit_thread) {
 		memset(&ex, 0, sizeof(ex));
 		ex.size = sizeof(ex);
 		r = ops->switch_to(t->ctx, &t->regs, &ex);
