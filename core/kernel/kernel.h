@@ -182,6 +182,9 @@ void thread_add(struct process *p, struct task *t);
 struct task *task_find(struct kernel *k, int tid);
 /* signal_send_task - queue @sig for one task (tgkill; lock held). */
 void signal_send_task(struct task *t, int sig, const struct k_siginfo *info);
+/* timers_release - drop @p's timers (all, or only POSIX ones at exec);
+ * lock held. */
+void timers_release(struct process *p, bool posix_only);
 /* futex_wake - wake up to @n waiters on @addr in @mm (takes the lock). */
 long futex_wake(struct mm *mm, uint64_t addr, int n);
 /* process_kill_locked - make @p exit with wait status @status. */

@@ -196,6 +196,7 @@ void task_exit(struct task *t)
 
 	pthread_mutex_lock(&k->lock);
 	t->exited = true;
+	timers_release(p, false);
 	p->state = PROC_ZOMBIE;
 	p->vfork_done = true;
 	init = k->init;

@@ -73,28 +73,33 @@ static int strv_push(struct strv *s, const char *str, size_t limit, bool front)
 /* copy_strv - an argv/envp array from the application. */
 static int copy_strv(struct task *t, uint64_t uptr, struct strv *s, size_t limit)
 {
-	static __thread char buf[MAX_ARG_STRLEN];
+	char *buf = malloc(MAX_ARG_STRLEN); /* not on the task's small stack */
+	int r = buf ? 0 : -ENOMEM;
 
-	for (uint64_t i = 0; uptr; i++) {
+	for (uint64_t i = 0; uptr && !r; i++) {
 		uint64_t p;
-		int r;
 
-		if (i >= MAX_ARGS)
-			return -E2BIG;
-		if (mm_copy_in(&t->proc->mm, &p, uptr + i * 8, sizeof(p)))
-			return -EFAULT;
+		if (i >= MAX_ARGS) {
+			r = -E2BIG;
+			break;
+		}
+		if (mm_copy_in(&t->proc->mm, &p, uptr + i * 8, sizeof(p))) {
+			r = -EFAULT;
+			break;
+		}
 		if (!p)
 			break;
-		r = mm_copy_str(&t->proc->mm, buf, p, sizeof(buf));
-		if (r < 0)
-			return r == -ENAMETOOLONG ? -E2BIG : r;
+		r = mm_copy_str(&t->proc->mm, buf, p, MAX_ARG_STRLEN);
+		if (r < 0) {
+			r = r == -ENAMETOOLONG ? -E2BIG : r;
+			break;
+		}
 		r = strv_push(s, buf, limit, false);
-		if (r)
-			return r;
 	}
-	if (!s->v)
-		return strv_push(s, "", limit, false) ?: (s->n = 0, 0);
-	return 0;
+	free(buf);
+	if (!r && !s->v)
+		r = strv_push(s, "", limit, false) ?: (s->n = 0, 0);
+	return r;
 }
 
 /*
@@ -175,6 +180,7 @@ static void commit_exec(struct task *t, struct mm *old_mm, struct sbx_as *old_as
 		p->sigact[i].flags = 0;
 	}
 	t->altstack.sp = t->altstack.size = 0;
+	timers_release(p, true); /* POSIX timers end at exec; alarm stays */
 	t->clear_child_tid = 0;
 	t->robust_list = t->robust_len = 0;
 	p->vfork_done = true;

@@ -98,7 +98,8 @@ static int start_thread(struct task *t)
 
 	pthread_attr_init(&attr);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	pthread_attr_setstacksize(&attr, 256 << 10);
+	/* the core's own stack for this task; lazily backed by the host */
+	pthread_attr_setstacksize(&attr, 1 << 20);
 	r = pthread_create(&t->thread, &attr, task_thread, t);
 	pthread_attr_destroy(&attr);
 	return -r;
