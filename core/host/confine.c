@@ -34,6 +34,9 @@ static const int core_calls[] = {
 	/* signals within the core */
 	SCMP_SYS(rt_sigaction), SCMP_SYS(rt_sigprocmask), SCMP_SYS(rt_sigreturn),
 	SCMP_SYS(tgkill), SCMP_SYS(sigaltstack),
+	/* unnamed unix socket pairs (no path, no address) */
+	SCMP_SYS(socketpair), SCMP_SYS(shutdown), SCMP_SYS(getsockopt),
+	SCMP_SYS(setsockopt),
 	/* poll, select */
 	SCMP_SYS(poll), SCMP_SYS(ppoll),
 	/* task threads (pthread_create) */

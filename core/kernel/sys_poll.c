@@ -11,6 +11,9 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <sys/epoll.h>
 #include <sys/select.h>
 #include <time.h>
 
@@ -265,4 +268,254 @@ long sys_pselect6(struct task *t, const struct sbx_syscall_args *a)
 		r = set_mask(t, sig.set, sig.size);
 	return r ? r : select_common(t, (int)a->a[0], a->a[1], a->a[2], a->a[3],
 				     deadline);
+}
+
+/* ---- epoll ----
+ * An epoll instance is a core file holding (fd, events, data) entries;
+ * epoll_wait polls them with do_poll.  EPOLLET is served level-triggered
+ * (a spurious wake-up is allowed by the edge-triggered contract's users
+ * only in practice: documented), EPOLLONESHOT disables an entry once it
+ * has been reported.  Entries whose fd was closed are dropped at wait.
+ */
+
+#define K_EPOLLONESHOT (1u << 30)
+#define K_EPOLLET (1u << 31)
+#define K_EPOLL_USER_BITS 0x00003fffu
+
+struct epoll_entry {
+	int fd;
+	uint32_t events;
+	uint64_t data;
+};
+
+struct epoll {
+	pthread_mutex_t lock;
+	struct epoll_entry *e;
+	size_t n, cap;
+};
+
+struct k_epoll_event {
+	uint32_t events;
+	uint64_t data;
+} __attribute__((packed));
+
+static void epoll_release(struct file *f)
+{
+	struct epoll *ep = f->priv;
+
+	free(ep->e);
+	pthread_mutex_destroy(&ep->lock);
+	free(ep);
+}
+
+static const struct file_ops epoll_ops = { .release = epoll_release };
+
+static long epoll_new(struct task *t, int flags)
+{
+	struct epoll *ep;
+	struct file *f;
+	long r;
+
+	if (flags & ~O_CLOEXEC)
+		return -EINVAL;
+	ep = calloc(1, sizeof(*ep));
+	if (!ep)
+		return -ENOMEM;
+	pthread_mutex_init(&ep->lock, NULL);
+	f = file_new(&epoll_ops, O_RDWR, -1, NULL);
+	if (!f) {
+		pthread_mutex_destroy(&ep->lock);
+		free(ep);
+		return -ENOMEM;
+	}
+	f->priv = ep;
+	r = fd_install(t->proc->files, f, 0, flags & O_CLOEXEC);
+	file_put(f);
+	return r;
+}
+
+long sys_epoll_create(struct task *t, const struct sbx_syscall_args *a)
+{
+	return (int)a->a[0] <= 0 ? -EINVAL : epoll_new(t, 0);
+}
+
+long sys_epoll_create1(struct task *t, const struct sbx_syscall_args *a)
+{
+	return epoll_new(t, (int)a->a[0]);
+}
+
+static struct epoll *epoll_get(struct task *t, int epfd, struct file **out)
+{
+	struct file *f = fd_get(t->proc->files, epfd);
+
+	*out = f;
+	if (!f)
+		return NULL;
+	if (f->ops != &epoll_ops) {
+		file_put(f);
+		*out = NULL;
+		return (struct epoll *)-1;
+	}
+	return f->priv;
+}
+
+long sys_epoll_ctl(struct task *t, const struct sbx_syscall_args *a)
+{
+	int epfd = (int)a->a[0], op = (int)a->a[1], fd = (int)a->a[2];
+	struct k_epoll_event ev = { 0 };
+	struct file *ef, *target;
+	struct epoll *ep;
+	size_t i;
+	long r = 0;
+
+	if (op != EPOLL_CTL_DEL &&
+	    mm_copy_in(&t->proc->mm, &ev, a->a[3], sizeof(ev)))
+		return -EFAULT;
+	ep = epoll_get(t, epfd, &ef);
+	if (!ep)
+		return -EBADF;
+	target = fd_get(t->proc->files, fd);
+	if (!target) {
+		if (ep != (struct epoll *)-1)
+			file_put(ef);
+		return -EBADF;
+	}
+	if (ep == (struct epoll *)-1 || fd == epfd || target->ops == &epoll_ops) {
+		file_put(target);
+		if (ep != (struct epoll *)-1)
+			file_put(ef);
+		return -EINVAL; /* nested epoll: not supported */
+	}
+	pthread_mutex_lock(&ep->lock);
+	for (i = 0; i < ep->n && ep->e[i].fd != fd; i++)
+		;
+	switch (op) {
+	case EPOLL_CTL_ADD:
+		if (i < ep->n) {
+			r = -EEXIST;
+			break;
+		}
+		if (ep->n == ep->cap) {
+			size_t cap = ep->cap ? ep->cap * 2 : 16;
+			struct epoll_entry *n = realloc(ep->e, cap * sizeof(*n));
+
+			if (!n) {
+				r = -ENOMEM;
+				break;
+			}
+			ep->e = n;
+			ep->cap = cap;
+		}
+		ep->e[ep->n++] = (struct epoll_entry){ fd, ev.events, ev.data };
+		break;
+	case EPOLL_CTL_MOD:
+		if (i == ep->n)
+			r = -ENOENT;
+		else
+			ep->e[i] = (struct epoll_entry){ fd, ev.events, ev.data };
+		break;
+	case EPOLL_CTL_DEL:
+		if (i == ep->n)
+			r = -ENOENT;
+		else
+			ep->e[i] = ep->e[--ep->n];
+		break;
+	default:
+		r = -EINVAL;
+	}
+	pthread_mutex_unlock(&ep->lock);
+	file_put(target);
+	file_put(ef);
+	return r;
+}
+
+static long epoll_wait_common(struct task *t, int epfd, uint64_t uev, int max,
+			      int64_t deadline)
+{
+	struct file *ef;
+	struct epoll *ep;
+	struct pollfd *pfd = NULL;
+	struct k_epoll_event *out = NULL;
+	size_t n;
+	long r, got = 0;
+
+	if (max <= 0 || (size_t)max > INT32_MAX / sizeof(struct k_epoll_event))
+		return -EINVAL;
+	ep = epoll_get(t, epfd, &ef);
+	if (!ep)
+		return -EBADF;
+	if (ep == (struct epoll *)-1)
+		return -EINVAL;
+	pthread_mutex_lock(&ep->lock);
+	n = ep->n;
+	pfd = calloc(n ? n : 1, sizeof(*pfd));
+	out = calloc((size_t)max, sizeof(*out));
+	if (!pfd || !out) {
+		pthread_mutex_unlock(&ep->lock);
+		r = -ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		pfd[i].fd = ep->e[i].events & K_EPOLL_USER_BITS ? ep->e[i].fd : -1;
+		pfd[i].events = (short)(ep->e[i].events & K_EPOLL_USER_BITS);
+	}
+	pthread_mutex_unlock(&ep->lock);
+	r = do_poll(t, pfd, n, deadline);
+	if (r < 0)
+		goto out;
+	pthread_mutex_lock(&ep->lock);
+	for (size_t i = 0; i < n && i < ep->n && got < max; i++) {
+		short rv = pfd[i].revents;
+
+		if (rv & POLLNVAL) {
+			ep->e[i].events = 0; /* closed: never reported again */
+			continue;
+		}
+		if (!rv)
+			continue;
+		out[got].events = (uint32_t)rv &
+				  (ep->e[i].events | POLLERR | POLLHUP);
+		out[got].data = ep->e[i].data;
+		if (ep->e[i].events & K_EPOLLONESHOT)
+			ep->e[i].events &= ~K_EPOLL_USER_BITS;
+		got++;
+	}
+	pthread_mutex_unlock(&ep->lock);
+	r = got;
+	if (got && mm_copy_out(&t->proc->mm, uev, out, (size_t)got * sizeof(*out)))
+		r = -EFAULT;
+out:
+	free(pfd);
+	free(out);
+	file_put(ef);
+	return r;
+}
+
+long sys_epoll_wait(struct task *t, const struct sbx_syscall_args *a)
+{
+	int ms = (int)a->a[3];
+
+	return epoll_wait_common(t, (int)a->a[0], a->a[1], (int)a->a[2],
+				 ms < 0 ? 0 : ms == 0 ? -1 : now_ns() + ms * 1000000LL);
+}
+
+long sys_epoll_pwait(struct task *t, const struct sbx_syscall_args *a)
+{
+	int ms = (int)a->a[3];
+	long r = set_mask(t, a->a[4], a->a[5]);
+
+	return r ? r : epoll_wait_common(t, (int)a->a[0], a->a[1], (int)a->a[2],
+					 ms < 0 ? 0 : ms == 0 ? -1
+						 : now_ns() + ms * 1000000LL);
+}
+
+long sys_epoll_pwait2(struct task *t, const struct sbx_syscall_args *a)
+{
+	int64_t deadline;
+	long r = timeout_of(t, a->a[3], &deadline);
+
+	if (!r)
+		r = set_mask(t, a->a[4], a->a[5]);
+	return r ? r : epoll_wait_common(t, (int)a->a[0], a->a[1], (int)a->a[2],
+					 deadline);
 }

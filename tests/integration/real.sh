@@ -9,7 +9,7 @@ plat_opt=${SBX_TEST_PLATFORM:+--platform $SBX_TEST_PLATFORM}
 n=0
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-echo "1..8"
+echo "1..9"
 
 # same NAME CMD...: run CMD natively and in the sandbox (cwd /), compare
 same() {
@@ -49,6 +49,18 @@ same "find and xargs in /usr/share/doc/coreutils" \
 	/bin/sh -c 'find /usr/share/doc/coreutils -type f | sort | xargs ls -1 | wc -l'
 same "python3: computation, json, subprocess" \
 	python3 -c 'import json, subprocess; print(sum(range(10**5))); print(json.dumps({"a": [1, 2]})); print(subprocess.run(["echo", "sub"], capture_output=True, text=True).stdout.strip())'
+same "python3 asyncio: event loop (epoll, socketpair), streams" \
+	python3 -c 'import asyncio, socket
+async def main():
+    a, b = socket.socketpair()
+    r, w = await asyncio.open_connection(sock=a)
+    b.send(b"ping\n")
+    line = await r.readline()
+    await asyncio.sleep(0.01)
+    print(line.decode().strip())
+    w.close()
+    b.close()
+asyncio.run(main())'
 same "shell exit status and signals" \
 	/bin/sh -c 'sh -c "kill -TERM \$\$"; echo $?; false; echo $?'
 n=$((n + 1))
