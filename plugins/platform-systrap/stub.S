@@ -31,6 +31,7 @@
 #define SYS_arch_prctl		158
 #define SYS_seccomp		317
 #define SYS_exit_group		231
+#define SYS_exit		60
 #define FUTEX_WAIT		0
 #define FUTEX_WAKE		1
 #define ARCH_SET_FS		0x1002
@@ -40,9 +41,11 @@
 	.globl systrap_stub_code, systrap_stub_start, systrap_stub_handler
 	.globl systrap_stub_trampoline, systrap_stub_restorer
 	.globl systrap_stub_first_trap, systrap_stub_code_end
+	.globl systrap_stub_thread_entry
 	.hidden systrap_stub_code, systrap_stub_start, systrap_stub_handler
 	.hidden systrap_stub_trampoline, systrap_stub_restorer
 	.hidden systrap_stub_first_trap, systrap_stub_code_end
+	.hidden systrap_stub_thread_entry
 
 systrap_stub_code:
 .Lbase:
@@ -94,18 +97,44 @@ systrap_stub_first_trap:
 	ud2
 
 /*
+ * A stub thread made by the clone op starts here (clone's child returns
+ * from the trampoline's `syscall` and its `ret` pops this address off the
+ * new stack).  Signals are all blocked (inherited from the handler) and
+ * clone cleared the alternate stack, so the thread loads both, and the
+ * first-trap rip, from the frame the core prepared above the stack
+ * pointer: the same rt_sigreturn the handler uses to resume.
+ */
+systrap_stub_thread_entry:
+	mov $SYS_rt_sigreturn, %eax
+	jmp systrap_stub_trampoline
+
+/*
  * void handler(int signo, siginfo_t *si, ucontext_t *uc), on the alt stack.
  * %r12 = shared slot, %r13 = the stack pointer at entry (the frame's
  * pretcode: rt_sigreturn finds the frame at rsp - 8 after a `ret`).
  */
 systrap_stub_handler:
-	lea .Lbase + SYSTRAP_SH_OFF(%rip), %r12
+	/*
+	 * Each thread's alt stack is its own slot, slots are SYSTRAP_SLOT
+	 * aligned: the frame's address names the slot (thread) we are.
+	 */
+	mov %rdx, %r12
+	and $-SYSTRAP_SLOT, %r12
 	mov %rsp, %r13
 	/*
-	 * The frame must lie in our alt stack: a forged rt_sigreturn frame
-	 * could have moved the thread's sigaltstack (uc_stack) elsewhere,
-	 * and then the core would edit the wrong frame.  Give up instead.
+	 * The frame must lie in the alt stack of one of our slots: a forged
+	 * rt_sigreturn frame could have moved the thread's sigaltstack
+	 * (uc_stack) elsewhere, and then the core would edit the wrong frame.
+	 * Give up instead.  (Moving it into another thread's slot only
+	 * confuses that thread of the same application: the core checks
+	 * everything it reads from a slot.)
 	 */
+	lea .Lbase + SYSTRAP_SH_OFF(%rip), %rax
+	cmp %rax, %r12
+	jb .Ltamper
+	lea .Lbase + SYSTRAP_STUB_SIZE(%rip), %rax
+	cmp %rax, %r12
+	jae .Ltamper
 	lea SH_ALT(%r12), %rax
 	cmp %rax, %rdx
 	jb .Ltamper
@@ -164,6 +193,8 @@ systrap_stub_handler:
 	mov SH_STATE(%r12), %eax
 	cmp $SYSTRAP_ST_OP, %eax
 	je .Lop
+	cmp $SYSTRAP_ST_EXIT, %eax
+	je .Lthread_exit
 	cmp $SYSTRAP_ST_RESUME, %eax
 	jne .Lbad_state
 	/* the core wants another fs base (it never changes under us) */
@@ -197,6 +228,15 @@ systrap_stub_handler:
 	call systrap_stub_trampoline
 	mov %rax, SH_RET(%r12)
 	jmp .Lpost
+
+.Lthread_exit:
+	/*
+	 * This thread only (ctx_destroy); jmp, not call: nothing more is
+	 * written to the slot, which the core frees once we are gone.
+	 */
+	xor %edi, %edi
+	mov $SYS_exit, %eax
+	jmp systrap_stub_trampoline
 
 .Ltamper:
 	mov $SYSTRAP_EXIT_TAMPER, %edi

@@ -26,8 +26,16 @@
  * Everything in the shared slot is writable by the application, so the
  * core copies it once and checks every pointer it finds there.
  *
- * Threads: any thread may call any op on an address space (the core
- * serialises them per address space); no global lock on the syscall path.
+ * Contexts (SBX_PLATFORM_MULTI_CTX).  Each context is a stub thread with
+ * its own slot of the stub process's slot group; the first is the stub's
+ * leader, the others are cloned by a parked thread on the core's request
+ * (systrap_clone_thread).  interrupt() is a tgkill to that thread.  Ops
+ * that need a parked thread (as_map/unmap/protect, the clone, a thread's
+ * exit) are serialised per address space by op_lock and run on the
+ * calling context's thread when it is parked, else on any parked one,
+ * else on a running one borrowed with an interrupt (systrap_park_get).
+ * No global lock on the syscall path: switch_to takes only its thread's
+ * uncontended run lock.
  *
  * Options (platform.options): spin_us (default 20, at most 10000): how
  * long each side spins on the state word before it sleeps in futex; pin
@@ -77,7 +85,14 @@
 #include "systrap_abi.h"
 
 #define SYSTRAP_PAGE	 4096UL
-#define SYSTRAP_NSLOTS	 1024	/* address spaces at once per instance */
+#define SYSTRAP_NAS	 1024	/* address spaces at once per instance */
+/* the shared memfd: one group of SYSTRAP_MAX_CTX slots per address space */
+#define SYSTRAP_GROUP	 ((size_t)SYSTRAP_MAX_CTX * SYSTRAP_SLOT)
+#define SYSTRAP_SHM_LEN	 ((size_t)SYSTRAP_NAS * SYSTRAP_GROUP)
+/* clone flags of the clone op, exactly (the filter allows nothing else) */
+#define SYSTRAP_CLONE_FLAGS                                              \
+	(CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD | \
+	 CLONE_SYSVSEM)
 #define SYSTRAP_PROBES	 8192	/* stub region positions tried at init */
 #define SYSTRAP_INTR_SIG SIGUSR2
 /* the core's futex sleeps end this often to see whether the stub died */
@@ -99,7 +114,7 @@ enum {
 extern const char systrap_stub_code[], systrap_stub_start[],
 	systrap_stub_handler[], systrap_stub_trampoline[],
 	systrap_stub_restorer[], systrap_stub_first_trap[],
-	systrap_stub_code_end[];
+	systrap_stub_thread_entry[], systrap_stub_code_end[];
 
 struct sbx_platform {
 	const struct sbx_services *svc;
@@ -107,8 +122,8 @@ struct sbx_platform {
 	int shmfd;	     /* the shared slots (memfd) */
 	uint8_t *shm;	     /* ... mapped here in the core */
 	int zsock;	     /* core end of the zygote's socket */
-	pthread_mutex_t lock; /* slots and zygote requests (not hot) */
-	bool slot_used[SYSTRAP_NSLOTS];
+	pthread_mutex_t lock; /* slot groups and zygote requests (not hot) */
+	bool group_used[SYSTRAP_NAS];
 	uint64_t spin_us;
 	uint64_t spin_iters; /* pause iterations in spin_us */
 	int pin;	     /* SYSTRAP_PIN_* */
@@ -118,38 +133,77 @@ struct sbx_platform {
 	struct sock_filter filter[SH_FILTER_MAX];
 };
 
+/* systrap_thread.state */
+enum {
+	SYSTRAP_T_FREE, /* no thread on this slot */
+	SYSTRAP_T_LIVE, /* a stub thread owns the slot */
+	SYSTRAP_T_LOST, /* its thread did not exit in time: never reused */
+};
+
+/*
+ * struct systrap_thread - one stub thread and its slot.  It is parked in
+ * its handler unless its context is inside switch_to; @run is held for
+ * exactly that time, or while an op uses the parked thread, so whoever
+ * holds @run may hand it commands.
+ */
+struct systrap_thread {
+	struct sbx_as *as;
+	uint8_t *sh;	       /* its shared slot, core view */
+	uint64_t sh_addr;      /* ... and the stub's view */
+	int idx;	       /* slot in the group; 0 is the leader */
+	int state;	       /* SYSTRAP_T_*, under as->op_lock */
+	pid_t tid;
+	struct sbx_ctx *owner; /* NULL: a spare, always parked */
+	pthread_mutex_t run;
+	atomic_int claim;      /* an op waits for @run: see switch_to */
+	atomic_bool dead;
+};
+
 struct sbx_ctx {
 	struct sbx_as *as;
+	struct systrap_thread *t;
 	/* set by interrupt() until switch_to sees the signal it sent */
 	atomic_int pending;
 	bool fs_known;	  /* the stub's fs base is fs_base */
 	uint64_t fs_base;
 };
 
+/*
+ * struct sbx_as - one stub process.  @op_lock serialises what needs a
+ * parked thread besides switch_to (as ops, ctx_create's clone, ctx_destroy's
+ * exit) and guards the thread table's state and owners.
+ */
 struct sbx_as {
 	struct sbx_platform *p;
-	uint8_t *sh;	/* this stub's shared slot, core view */
-	int slot;
+	int group;
 	pid_t pid;
 	int pidfd;
-	bool dead;
-	bool has_ctx;
-	struct sbx_ctx ctx;
+	atomic_bool dead;
+	pthread_mutex_t op_lock;
+	struct systrap_thread t[SYSTRAP_MAX_CTX];
 };
+
+/*
+ * The context this host thread drives (the ABI: the thread that created a
+ * context is the only one to run it), so that an as op made during one of
+ * its system calls uses its parked stub thread.  Only ever compared, never
+ * dereferenced: it may be stale.
+ */
+static _Thread_local struct sbx_ctx *systrap_self;
 
 #define systrap_log(p, level, ...) \
 	((p)->svc->log((level), "systrap", __VA_ARGS__))
 
 /* ---- hand-off helpers ---------------------------------------------------- */
 
-static inline uint32_t *systrap_word(struct sbx_as *as, size_t off)
+static inline uint32_t *systrap_word(struct systrap_thread *t, size_t off)
 {
-	return (uint32_t *)(as->sh + off);
+	return (uint32_t *)(t->sh + off);
 }
 
-static inline uint64_t *systrap_u64(struct sbx_as *as, size_t off)
+static inline uint64_t *systrap_u64(struct systrap_thread *t, size_t off)
 {
-	return (uint64_t *)(as->sh + off);
+	return (uint64_t *)(t->sh + off);
 }
 
 /*
@@ -157,14 +211,15 @@ static inline uint64_t *systrap_u64(struct sbx_as *as, size_t off)
  * or NULL unless they lie inside the alternate stack of the slot.  The
  * addresses come from the shared slot: untrusted (DESIGN.md invariant 5).
  */
-static void *systrap_core_ptr(struct sbx_as *as, uint64_t addr, size_t len)
+static void *systrap_core_ptr(struct systrap_thread *t, uint64_t addr,
+			     size_t len)
 {
-	uint64_t lo = as->p->stub + SYSTRAP_SH_OFF + SH_ALT;
-	uint64_t hi = as->p->stub + SYSTRAP_SH_OFF + SYSTRAP_SLOT;
+	uint64_t lo = t->sh_addr + SH_ALT;
+	uint64_t hi = t->sh_addr + SYSTRAP_SLOT;
 
 	if (addr < lo || addr > hi || len > hi - addr)
 		return NULL;
-	return as->sh + (addr - (as->p->stub + SYSTRAP_SH_OFF));
+	return t->sh + (addr - t->sh_addr);
 }
 
 static long systrap_futex(uint32_t *w, int op, uint32_t val,
@@ -173,16 +228,29 @@ static long systrap_futex(uint32_t *w, int op, uint32_t val,
 	return syscall(SYS_futex, w, op, val, ts, NULL, 0);
 }
 
-/* systrap_alive - 0 if the stub lives, -ESRCH (and dead set) if not. */
-static int systrap_alive(struct sbx_as *as)
+/*
+ * systrap_alive - 0 if the stub thread lives, -ESRCH (and dead set) if
+ * not.  A thread other than the leader is reaped as soon as it exits, so
+ * tgkill(0) sees it gone; the leader never exits alone (ctx_destroy keeps
+ * it as a spare), and the pidfd covers the whole process.
+ */
+static int systrap_alive(struct systrap_thread *t)
 {
-	if (as->dead)
+	struct sbx_as *as = t->as;
+
+	if (atomic_load(&as->dead) || atomic_load(&t->dead))
 		return -ESRCH;
 	if (syscall(SYS_pidfd_send_signal, as->pidfd, 0, NULL, 0) &&
 	    errno == ESRCH) {
-		as->dead = true;
+		atomic_store(&as->dead, true);
 		systrap_log(as->p, SBX_LOG_WARN, "stub %d died",
 			    (int)as->pid);
+		return -ESRCH;
+	}
+	if (syscall(SYS_tgkill, as->pid, t->tid, 0) && errno == ESRCH) {
+		atomic_store(&t->dead, true);
+		systrap_log(as->p, SBX_LOG_WARN, "stub thread %d/%d died",
+			    (int)as->pid, (int)t->tid);
 		return -ESRCH;
 	}
 	return 0;
@@ -193,12 +261,12 @@ static int systrap_alive(struct sbx_as *as)
  * before the load of SH_STUB_WAIT (the stub sets that before its last look
  * at SH_STATE), so a sleeping stub is never missed.
  */
-static void systrap_post(struct sbx_as *as, uint32_t state)
+static void systrap_post(struct systrap_thread *t, uint32_t state)
 {
-	__atomic_exchange_n(systrap_word(as, SH_STATE), state,
+	__atomic_exchange_n(systrap_word(t, SH_STATE), state,
 			    __ATOMIC_SEQ_CST);
-	if (__atomic_load_n(systrap_word(as, SH_STUB_WAIT), __ATOMIC_SEQ_CST))
-		systrap_futex(systrap_word(as, SH_STATE), FUTEX_WAKE, 1, NULL);
+	if (__atomic_load_n(systrap_word(t, SH_STUB_WAIT), __ATOMIC_SEQ_CST))
+		systrap_futex(systrap_word(t, SH_STATE), FUTEX_WAKE, 1, NULL);
 }
 
 /*
@@ -207,16 +275,16 @@ static void systrap_post(struct sbx_as *as, uint32_t state)
  * (the core is not the stub's parent, so nothing else tells us).
  * @limit_ms: give up with -ETIMEDOUT after this long, 0 for never.
  */
-static int systrap_wait(struct sbx_as *as, long limit_ms)
+static int systrap_wait(struct systrap_thread *t, long limit_ms)
 {
-	uint32_t *state = systrap_word(as, SH_STATE);
-	uint32_t *waiting = systrap_word(as, SH_CORE_WAIT);
+	uint32_t *state = systrap_word(t, SH_STATE);
+	uint32_t *waiting = systrap_word(t, SH_CORE_WAIT);
 	struct timespec ts = { 0, SYSTRAP_LIVENESS_NS };
 	uint64_t i;
 	long waited = 0;
 	uint32_t v;
 
-	for (i = 0; i < as->p->spin_iters; i++) {
+	for (i = 0; i < t->as->p->spin_iters; i++) {
 		if (__atomic_load_n(state, __ATOMIC_ACQUIRE) ==
 		    SYSTRAP_ST_EVENT)
 			return 0;
@@ -228,7 +296,7 @@ static int systrap_wait(struct sbx_as *as, long limit_ms)
 		if (v == SYSTRAP_ST_EVENT)
 			break;
 		if (systrap_futex(state, FUTEX_WAIT, v, &ts) && errno == ETIMEDOUT) {
-			int err = systrap_alive(as);
+			int err = systrap_alive(t);
 
 			waited += SYSTRAP_LIVENESS_NS / 1000000;
 			if (!err && limit_ms && waited >= limit_ms)
@@ -244,29 +312,31 @@ static int systrap_wait(struct sbx_as *as, long limit_ms)
 }
 
 /*
- * systrap_op - have the parked stub run system call @nr (mmap, munmap or
- * mprotect: the filter allows nothing else) and return its result.
+ * systrap_op - have the parked stub thread @t (its @run held) run system
+ * call @nr (mmap, munmap, mprotect or the clone of a new stub thread: the
+ * filter allows nothing else) and return its result.
  */
-static long systrap_op(struct sbx_as *as, long nr, uint64_t a0, uint64_t a1,
-		       uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5)
+static long systrap_op(struct systrap_thread *t, long nr, uint64_t a0,
+		       uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4,
+		       uint64_t a5)
 {
-	uint64_t *args = systrap_u64(as, SH_ARGS);
+	uint64_t *args = systrap_u64(t, SH_ARGS);
 	int err;
 
-	if (as->dead)
+	if (atomic_load(&t->as->dead) || atomic_load(&t->dead))
 		return -ESRCH;
-	*systrap_u64(as, SH_NR) = nr;
+	*systrap_u64(t, SH_NR) = nr;
 	args[0] = a0;
 	args[1] = a1;
 	args[2] = a2;
 	args[3] = a3;
 	args[4] = a4;
 	args[5] = a5;
-	systrap_post(as, SYSTRAP_ST_OP);
-	err = systrap_wait(as, 0);
+	systrap_post(t, SYSTRAP_ST_OP);
+	err = systrap_wait(t, 0);
 	if (err)
 		return err;
-	return (long)__atomic_load_n(systrap_u64(as, SH_RET), __ATOMIC_ACQUIRE);
+	return (long)__atomic_load_n(systrap_u64(t, SH_RET), __ATOMIC_ACQUIRE);
 }
 
 /* systrap_calibrate - pause iterations per microsecond on this CPU. */
@@ -338,6 +408,14 @@ static void systrap_need_lt(struct systrap_bpf *b, uint32_t off, uint32_t k)
 	systrap_ret(b, SECCOMP_RET_KILL_PROCESS);
 }
 
+/* kill unless the 32-bit word at @off is at least @k */
+static void systrap_need_ge(struct systrap_bpf *b, uint32_t off, uint32_t k)
+{
+	systrap_ld(b, off);
+	systrap_emit(b, BPF_JMP | BPF_JGE | BPF_K, 1, 0, k);
+	systrap_ret(b, SECCOMP_RET_KILL_PROCESS);
+}
+
 /* kill if the 32-bit word at @off has any bit of @mask */
 static void systrap_need_clear(struct systrap_bpf *b, uint32_t off,
 			       uint32_t mask)
@@ -398,13 +476,32 @@ static void systrap_rule_end(struct systrap_bpf *b, unsigned at)
  *       MAP_PRIVATE and nothing else, fd SYSTRAP_STUB_MEMFD: the only fd
  *       the stub has), and munmap and
  *       mprotect of the user range;
+ *     clone with exactly SYSTRAP_CLONE_FLAGS (a thread of this stub: no
+ *       new process, no tid or TLS pointers, ptid/ctid/tls zero), its new
+ *       stack at SYSTRAP_BOOT_OFF of one of our slots: how the core gets a
+ *       new stub thread (ctx_create); the thread inherits this filter, so
+ *       it is as trapped as any other, whoever asks for it;
+ *     exit(0) (ctx_destroy: this thread only; the application could as
+ *       well stop its own thread with a futex wait);
  *     everything else, including x32 numbers, kills the stub.
  */
 static int systrap_build_filter(struct sbx_platform *p)
 {
 	uint64_t ip = p->stub + (systrap_stub_trampoline - systrap_stub_code) + 2;
+	uint64_t slots = p->stub + SYSTRAP_SH_OFF;
+	uint64_t slots_end = p->stub + SYSTRAP_STUB_SIZE;
 	struct systrap_bpf b = { .f = p->filter };
 	unsigned at;
+	int i;
+
+	/* so that the clone rule can bound the stack with 32-bit compares */
+	if (slots >> 32 != (slots_end - 1) >> 32 ||
+	    (uint32_t)slots_end <= (uint32_t)slots) {
+		systrap_log(p, SBX_LOG_ERROR,
+			    "stub region %#lx crosses a 4 GiB boundary",
+			    (unsigned long)p->stub);
+		return -EINVAL;
+	}
 
 	systrap_need_eq(&b, SD_ARCH, AUDIT_ARCH_X86_64);
 
@@ -449,6 +546,28 @@ static int systrap_build_filter(struct sbx_platform *p)
 	systrap_need_user_range(&b, 0);
 	systrap_rule_end(&b, at);
 
+	at = systrap_rule(&b, SYS_clone);
+	systrap_need_eq(&b, SD_ARG_HI(0), 0);
+	systrap_need_eq(&b, SD_ARG_LO(0), SYSTRAP_CLONE_FLAGS);
+	/* the stacks: [slot 0, slot end) share the high word (init checks) */
+	systrap_need_eq(&b, SD_ARG_HI(1), slots >> 32);
+	systrap_need_ge(&b, SD_ARG_LO(1), (uint32_t)slots);
+	systrap_need_lt(&b, SD_ARG_LO(1), (uint32_t)slots_end);
+	systrap_ld(&b, SD_ARG_LO(1));
+	systrap_emit(&b, BPF_ALU | BPF_AND | BPF_K, 0, 0, SYSTRAP_SLOT - 1);
+	systrap_emit(&b, BPF_JMP | BPF_JEQ | BPF_K, 1, 0, SYSTRAP_BOOT_OFF);
+	systrap_ret(&b, SECCOMP_RET_KILL_PROCESS);
+	for (i = 2; i <= 4; i++) {
+		systrap_need_eq(&b, SD_ARG_HI(i), 0);
+		systrap_need_eq(&b, SD_ARG_LO(i), 0);
+	}
+	systrap_rule_end(&b, at);
+
+	at = systrap_rule(&b, SYS_exit);
+	systrap_need_eq(&b, SD_ARG_HI(0), 0);
+	systrap_need_eq(&b, SD_ARG_LO(0), 0);
+	systrap_rule_end(&b, at);
+
 	at = systrap_rule(&b, SYS_mprotect);
 	systrap_need_user_range(&b, 0);
 	systrap_need_prot(&b, 2);
@@ -475,7 +594,7 @@ struct systrap_ksigaction {
 
 #define SYSTRAP_SA_RESTORER 0x04000000
 
-/* what the zygote forks a stub with: fds and the stub's slot */
+/* what the zygote forks a stub with: fds and the stub's slot group */
 struct systrap_zygote_fds {
 	int sock, memfd, shmfd;
 	pid_t self;
@@ -502,11 +621,11 @@ static void systrap_stub_rseq_off(void)
 /*
  * systrap_stub_child - a new stub, between the zygote's fork and the stub
  * code.  Raw system calls only (a fork of a fork of a threaded process),
- * never returns.  The shared slot was filled in by the core beforehand.
+ * never returns.  Slot 0 of the group was filled in by the core beforehand.
  */
 static __attribute__((noreturn)) void
 systrap_stub_child(const struct sbx_platform *p,
-		   const struct systrap_zygote_fds *z, int slot)
+		   const struct systrap_zygote_fds *z, int group)
 {
 	static const int sigs[] = { SIGSYS, SIGSEGV, SIGBUS, SIGFPE,
 				    SIGILL, SIGTRAP, SYSTRAP_INTR_SIG };
@@ -536,10 +655,14 @@ systrap_stub_child(const struct sbx_platform *p,
 		syscall(SYS_exit_group, SYSTRAP_EXIT_PARENT);
 	if (syscall(SYS_dup3, z->memfd, SYSTRAP_STUB_MEMFD, 0) < 0)
 		syscall(SYS_exit_group, SYSTRAP_EXIT_FDS);
-	/* the slot replaces the PROT_NONE reservation inherited from the core */
-	if (syscall(SYS_mmap, sh, SYSTRAP_SLOT, PROT_READ | PROT_WRITE,
+	/*
+	 * The group replaces the PROT_NONE reservation inherited from the
+	 * core: all the slots this stub's threads will ever use, mapped now
+	 * because the stub keeps no fd to map more later.
+	 */
+	if (syscall(SYS_mmap, sh, SYSTRAP_GROUP, PROT_READ | PROT_WRITE,
 		    MAP_SHARED | MAP_FIXED, z->shmfd,
-		    (long)slot * SYSTRAP_SLOT) != (long)sh)
+		    (long)group * SYSTRAP_GROUP) != (long)sh)
 		syscall(SYS_exit_group, SYSTRAP_EXIT_MAP);
 	/* only the memory file stays: not the zygote's socket or slots */
 	if (syscall(SYS_close_range, SYSTRAP_STUB_MEMFD + 1, ~0U, 0))
@@ -566,13 +689,13 @@ systrap_stub_child(const struct sbx_platform *p,
 
 /*
  * systrap_zygote - serve stub requests until the core's end closes.
- * A request is a slot number; the answer the new stub's pid or -errno.
+ * A request is a slot group number; the answer the new stub's pid or -errno.
  */
 static __attribute__((noreturn)) void
 systrap_zygote(const struct sbx_platform *p, struct systrap_zygote_fds *z)
 {
 	struct systrap_ksigaction ign = { .handler = (uint64_t)SIG_IGN };
-	int slot;
+	int group;
 	long pid;
 
 	/* no terminal signals for stubs: they belong to the core */
@@ -581,17 +704,17 @@ systrap_zygote(const struct sbx_platform *p, struct systrap_zygote_fds *z)
 	syscall(SYS_rt_sigaction, SIGCHLD, &ign, NULL, 8);
 	z->self = syscall(SYS_getpid);
 	for (;;) {
-		long n = syscall(SYS_read, z->sock, &slot, sizeof(slot));
+		long n = syscall(SYS_read, z->sock, &group, sizeof(group));
 
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n != sizeof(slot))
+		if (n != sizeof(group))
 			syscall(SYS_exit_group, 0);
 		pid = -EINVAL;
-		if (slot >= 0 && slot < SYSTRAP_NSLOTS) {
+		if (group >= 0 && group < SYSTRAP_NAS) {
 			pid = syscall(SYS_clone, SIGCHLD, 0L, 0L, 0L, 0L);
 			if (pid == 0)
-				systrap_stub_child(p, z, slot);
+				systrap_stub_child(p, z, group);
 			if (pid < 0)
 				pid = -errno;
 		}
@@ -780,7 +903,7 @@ static int systrap_init(const struct sbx_services *svc,
 			const struct sbx_options *opts,
 			struct sbx_platform **out)
 {
-	size_t shm_len = (size_t)SYSTRAP_NSLOTS * SYSTRAP_SLOT;
+	size_t shm_len = SYSTRAP_SHM_LEN;
 	struct sbx_platform *p;
 	int err;
 
@@ -855,7 +978,7 @@ static void systrap_fini(struct sbx_platform *p)
 		return;
 	/* EOF on its socket ends the zygote, and PDEATHSIG any stub left */
 	close(p->zsock);
-	munmap(p->shm, (size_t)SYSTRAP_NSLOTS * SYSTRAP_SLOT);
+	munmap(p->shm, SYSTRAP_SHM_LEN);
 	close(p->shmfd);
 	munmap((void *)p->stub, SYSTRAP_STUB_SIZE);
 	pthread_mutex_destroy(&p->lock);
@@ -868,7 +991,7 @@ static int systrap_describe(struct sbx_platform *p,
 	(void)p;
 	if (info->size < sizeof(*info))
 		return -EINVAL;
-	info->flags = SBX_PLATFORM_MULTI_AS;
+	info->flags = SBX_PLATFORM_MULTI_AS | SBX_PLATFORM_MULTI_CTX;
 	info->max_threads = 0;
 	info->user_min = SYSTRAP_USER_MIN;
 	info->user_max = SYSTRAP_USER_MAX;
@@ -890,6 +1013,8 @@ static int systrap_seccomp_rules(struct sbx_platform *p, void *scmp_ctx)
 		SCMP_SYS(munmap),	     SCMP_SYS(sched_setaffinity),
 		SCMP_SYS(getcpu),	     SCMP_SYS(getpid),
 		SCMP_SYS(gettid),	     SCMP_SYS(clock_gettime),
+		/* interrupt() and liveness checks of one stub thread */
+		SCMP_SYS(tgkill),
 	};
 	size_t i;
 	int err;
@@ -943,40 +1068,46 @@ out_warn:
 		    other, strerror(errno));
 }
 
-static int systrap_slot_get(struct sbx_platform *p)
+static int systrap_group_get(struct sbx_platform *p)
 {
 	int i;
 
 	pthread_mutex_lock(&p->lock);
-	for (i = 0; i < SYSTRAP_NSLOTS; i++) {
-		if (!p->slot_used[i]) {
-			p->slot_used[i] = true;
+	for (i = 0; i < SYSTRAP_NAS; i++) {
+		if (!p->group_used[i]) {
+			p->group_used[i] = true;
 			break;
 		}
 	}
 	pthread_mutex_unlock(&p->lock);
-	return i < SYSTRAP_NSLOTS ? i : -EAGAIN;
+	return i < SYSTRAP_NAS ? i : -EAGAIN;
 }
 
-/* systrap_slot_put - free a slot; its pages go back, and read as zeros */
-static void systrap_slot_put(struct sbx_platform *p, int slot)
+/* systrap_zero - give memfd pages back (they read as zeros) */
+static void systrap_zero(struct sbx_platform *p, size_t off, size_t len)
 {
 	if (fallocate(p->shmfd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
-		      (off_t)slot * SYSTRAP_SLOT, SYSTRAP_SLOT))
-		memset(p->shm + (size_t)slot * SYSTRAP_SLOT, 0, SYSTRAP_SLOT);
+		      (off_t)off, (off_t)len))
+		memset(p->shm + off, 0, len);
+}
+
+/* systrap_group_put - free a group of slots */
+static void systrap_group_put(struct sbx_platform *p, int group)
+{
+	systrap_zero(p, (size_t)group * SYSTRAP_GROUP, SYSTRAP_GROUP);
 	pthread_mutex_lock(&p->lock);
-	p->slot_used[slot] = false;
+	p->group_used[group] = false;
 	pthread_mutex_unlock(&p->lock);
 }
 
-/* systrap_spawn - ask the zygote for a stub on @slot; its pid or -errno */
-static long systrap_spawn(struct sbx_platform *p, int slot)
+/* systrap_spawn - ask the zygote for a stub on @group; its pid or -errno */
+static long systrap_spawn(struct sbx_platform *p, int group)
 {
 	long pid = -EPIPE;
 
 	/* one request at a time, so answers are not crossed */
 	pthread_mutex_lock(&p->lock);
-	if (write(p->zsock, &slot, sizeof(slot)) != sizeof(slot) ||
+	if (write(p->zsock, &group, sizeof(group)) != sizeof(group) ||
 	    read(p->zsock, &pid, sizeof(pid)) != sizeof(pid))
 		pid = -EPIPE;
 	pthread_mutex_unlock(&p->lock);
@@ -998,100 +1129,194 @@ static bool systrap_reap(struct sbx_as *as)
 	do
 		r = ppoll(&pfd, 1, &ts, NULL);
 	while (r < 0 && errno == EINTR);
-	as->dead = true;
+	atomic_store(&as->dead, true);
 	return r == 1;
+}
+
+/*
+ * systrap_slot_init - the control words of slot @t->idx for a new stub
+ * thread.  The slot may have served an earlier thread of this address
+ * space (the application could write it then, and still can: nothing in
+ * it is trusted).
+ */
+static void systrap_slot_init(struct sbx_platform *p, struct systrap_thread *t)
+{
+	memset(t->sh, 0, SH_ALT);
+	*systrap_u64(t, SH_SPIN) = p->spin_iters;
+	*systrap_word(t, SH_FLAGS) = p->fsgsbase ? SYSTRAP_F_FSGSBASE : 0;
+	atomic_store(&t->dead, false);
+	atomic_store(&t->claim, 0);
+	t->owner = NULL;
+	t->tid = 0;
+	__atomic_store_n(systrap_word(t, SH_STATE), SYSTRAP_ST_STUB,
+			 __ATOMIC_SEQ_CST);
+}
+
+/*
+ * systrap_first_event - wait for a new stub thread to report: it traps
+ * once (ud2 at systrap_stub_first_trap) and parks in its handler.
+ */
+static int systrap_first_event(struct systrap_thread *t)
+{
+	struct sbx_platform *p = t->as->p;
+	ucontext_t *uc;
+	int err;
+
+	err = systrap_wait(t, SYSTRAP_START_MS);
+	if (err) {
+		systrap_log(p, SBX_LOG_ERROR,
+			    "stub %d/%d did not start (%s)%s", t->as->pid,
+			    t->tid, strerror(-err),
+			    err == -ESRCH ? ": it died during start-up" : "");
+		return err;
+	}
+	uc = systrap_core_ptr(t, *systrap_u64(t, SH_UCTX), sizeof(*uc));
+	if (*systrap_u64(t, SH_SIGNO) != SIGILL || !uc ||
+	    uc->uc_mcontext.gregs[REG_RIP] !=
+		    (greg_t)(p->stub + (systrap_stub_first_trap -
+					systrap_stub_code))) {
+		systrap_log(p, SBX_LOG_ERROR,
+			    "stub %d/%d: unexpected first event", t->as->pid,
+			    t->tid);
+		return -EPROTO;
+	}
+	return 0;
 }
 
 static int systrap_as_create(struct sbx_platform *p, struct sbx_as **out)
 {
+	struct systrap_thread *t;
 	struct sock_fprog *prog;
 	struct sbx_as *as;
-	ucontext_t *uc;
 	long pid;
-	int err;
+	int err, i;
 
 	as = calloc(1, sizeof(*as));
 	if (!as)
 		return -ENOMEM;
 	as->p = p;
-	as->ctx.as = as;
 	as->pidfd = -1;
-	as->slot = systrap_slot_get(p);
-	if (as->slot < 0) {
-		err = as->slot;
-		systrap_log(p, SBX_LOG_ERROR, "all %d stub slots in use",
-			    SYSTRAP_NSLOTS);
+	pthread_mutex_init(&as->op_lock, NULL);
+	as->group = systrap_group_get(p);
+	if (as->group < 0) {
+		err = as->group;
+		systrap_log(p, SBX_LOG_ERROR, "all %d stub slot groups in use",
+			    SYSTRAP_NAS);
 		goto out_free;
 	}
-	as->sh = p->shm + (size_t)as->slot * SYSTRAP_SLOT;
+	for (i = 0; i < SYSTRAP_MAX_CTX; i++) {
+		t = &as->t[i];
+		t->as = as;
+		t->idx = i;
+		t->sh = p->shm + (size_t)as->group * SYSTRAP_GROUP +
+			(size_t)i * SYSTRAP_SLOT;
+		t->sh_addr = p->stub + SYSTRAP_SH_OFF + (uint64_t)i * SYSTRAP_SLOT;
+		t->state = SYSTRAP_T_FREE;
+		pthread_mutex_init(&t->run, NULL);
+	}
 
-	/* the slot is zero: freed slots are hole-punched */
-	*systrap_u64(as, SH_SPIN) = p->spin_iters;
-	*systrap_word(as, SH_FLAGS) = p->fsgsbase ? SYSTRAP_F_FSGSBASE : 0;
-	memcpy(as->sh + SH_FILTER, p->filter,
+	/* the leader: slot 0, which also holds the filter the stub installs */
+	t = &as->t[0];
+	systrap_slot_init(p, t);
+	memcpy(t->sh + SH_FILTER, p->filter,
 	       p->nfilter * sizeof(p->filter[0]));
-	prog = (struct sock_fprog *)(as->sh + SH_PROG);
+	prog = (struct sock_fprog *)(t->sh + SH_PROG);
 	prog->len = p->nfilter;
-	prog->filter = (struct sock_filter *)(p->stub + SYSTRAP_SH_OFF +
-					      SH_FILTER);
-	__atomic_store_n(systrap_word(as, SH_STATE), SYSTRAP_ST_STUB,
-			 __ATOMIC_SEQ_CST);
+	prog->filter = (struct sock_filter *)(t->sh_addr + SH_FILTER);
 
-	pid = systrap_spawn(p, as->slot);
+	pid = systrap_spawn(p, as->group);
 	if (pid < 0) {
 		err = pid;
 		systrap_log(p, SBX_LOG_ERROR, "fork stub: %s", strerror(-err));
-		goto out_slot;
+		goto out_group;
 	}
 	as->pid = pid;
+	t->tid = pid;
+	t->state = SYSTRAP_T_LIVE;
 	as->pidfd = syscall(SYS_pidfd_open, pid, 0);
 	if (as->pidfd < 0) {
 		err = -errno;
 		systrap_log(p, SBX_LOG_ERROR, "pidfd_open stub %ld: %s", pid,
 			    strerror(-err));
 		kill(pid, SIGKILL);
-		goto out_slot;
+		goto out_group;
 	}
 	if (p->pin != SYSTRAP_PIN_NONE)
 		systrap_pin(p, pid);
 
 	/* a ready stub parks in its handler with a SIGILL from the start code */
-	err = systrap_wait(as, SYSTRAP_START_MS);
-	if (err) {
-		systrap_log(p, SBX_LOG_ERROR,
-			    "stub %d did not start (%s)%s", as->pid,
-			    strerror(-err),
-			    err == -ESRCH ? ": it died during start-up" : "");
+	err = systrap_first_event(t);
+	if (err)
 		goto out_reap;
-	}
-	uc = systrap_core_ptr(as, *systrap_u64(as, SH_UCTX), sizeof(*uc));
-	if (*systrap_u64(as, SH_SIGNO) != SIGILL || !uc ||
-	    uc->uc_mcontext.gregs[REG_RIP] !=
-		    (greg_t)(p->stub + (systrap_stub_first_trap -
-					systrap_stub_code))) {
-		systrap_log(p, SBX_LOG_ERROR, "stub %d: unexpected first event",
-			    as->pid);
-		err = -EPROTO;
-		goto out_reap;
-	}
-	systrap_log(p, SBX_LOG_DEBUG, "stub %d on slot %d", as->pid,
-		    as->slot);
+	systrap_log(p, SBX_LOG_DEBUG, "stub %d on slot group %d", as->pid,
+		    as->group);
 	*out = as;
 	return 0;
 
 out_reap:
 	if (!systrap_reap(as)) {
-		/* still alive: it may write the slot, so never reuse it */
+		/* still alive: it may write the slots, so never reuse them */
 		close(as->pidfd);
 		free(as);
 		return err;
 	}
 	close(as->pidfd);
-out_slot:
-	systrap_slot_put(p, as->slot);
+out_group:
+	systrap_group_put(p, as->group);
 out_free:
+	for (i = 0; i < SYSTRAP_MAX_CTX; i++)
+		pthread_mutex_destroy(&as->t[i].run);
+	pthread_mutex_destroy(&as->op_lock);
 	free(as);
 	return err;
+}
+
+static int systrap_interrupt(struct sbx_ctx *ctx);
+
+/*
+ * systrap_park_get - a parked stub thread of @as for an op, its @run
+ * held; as->op_lock held.  The caller's own context first (the core makes
+ * as ops from the thread of the context whose system call needs them, and
+ * that context is parked meanwhile), then a spare, then any context not
+ * running.  If every thread runs application code, borrow one: claim it,
+ * interrupt it, and take @run when its switch_to returns (the claim keeps
+ * its next switch_to waiting until we are done; see systrap_switch_to).
+ * The core sees a spurious SBX_EXIT_INTERRUPT there, which the ABI allows.
+ */
+static struct systrap_thread *systrap_park_get(struct sbx_as *as)
+{
+	struct sbx_ctx *self = systrap_self;
+	struct systrap_thread *t, *any = NULL;
+	int i, pass;
+
+	for (pass = 0; pass < 3; pass++) {
+		for (i = 0; i < SYSTRAP_MAX_CTX; i++) {
+			t = &as->t[i];
+			if (t->state != SYSTRAP_T_LIVE || atomic_load(&t->dead))
+				continue;
+			if (pass == 0 && (!self || t->owner != self))
+				continue;
+			if (pass == 1 && t->owner)
+				continue;
+			if (!pthread_mutex_trylock(&t->run))
+				return t;
+			if (!any)
+				any = t;
+		}
+	}
+	if (!any)
+		return NULL;
+	atomic_store(&any->claim, 1);
+	if (any->owner)
+		systrap_interrupt(any->owner);
+	pthread_mutex_lock(&any->run);
+	return any;
+}
+
+static void systrap_park_put(struct systrap_thread *t)
+{
+	atomic_store(&t->claim, 0);
+	pthread_mutex_unlock(&t->run);
 }
 
 /* systrap_check_range - defence in depth: the core checks this too */
@@ -1111,12 +1336,54 @@ static int systrap_check_range(struct sbx_as *as, uint64_t addr, uint64_t len)
 /* The filter allows ranges under 4 GiB per call: bigger ones are split. */
 #define SYSTRAP_CHUNK (1ULL << 30)
 
+/*
+ * systrap_as_ops - run @nr over [@addr, +@len) in chunks, on one parked
+ * stub thread, serialised with every other op of @as.  mmap returns the
+ * address, munmap and mprotect 0.
+ */
+static int systrap_as_ops(struct sbx_as *as, long nr, uint64_t addr,
+			  uint64_t len, int prot, int mflags, uint64_t offset)
+{
+	struct systrap_thread *t;
+	uint64_t done, n;
+	long r = 0;
+	int err = 0;
+
+	if (atomic_load(&as->dead))
+		return -ESRCH;
+	pthread_mutex_lock(&as->op_lock);
+	t = systrap_park_get(as);
+	if (!t) {
+		pthread_mutex_unlock(&as->op_lock);
+		return -ESRCH;
+	}
+	for (done = 0; done < len && !err; done += n) {
+		n = len - done < SYSTRAP_CHUNK ? len - done : SYSTRAP_CHUNK;
+		if (nr == SYS_mmap)
+			r = systrap_op(t, nr, addr + done, n, prot, mflags,
+				       SYSTRAP_STUB_MEMFD, offset + done);
+		else
+			r = systrap_op(t, nr, addr + done, n, prot, 0, 0, 0);
+		if (r < 0 && r > -4096) {
+			err = r;
+		} else if (nr == SYS_mmap && (uint64_t)r != addr + done) {
+			systrap_log(as->p, SBX_LOG_ERROR,
+				    "as_map: stub mapped %#lx instead of %#llx",
+				    r, (unsigned long long)(addr + done));
+			err = -EFAULT;
+		} else if (nr != SYS_mmap && r) {
+			err = -EFAULT;
+		}
+	}
+	systrap_park_put(t);
+	pthread_mutex_unlock(&as->op_lock);
+	return err;
+}
+
 static int systrap_as_map(struct sbx_as *as, uint64_t addr, uint64_t len,
 			  int prot, int fd, uint64_t offset, uint32_t flags)
 {
 	int mflags = MAP_FIXED;
-	uint64_t done, n;
-	long r;
 	int err;
 
 	err = systrap_check_range(as, addr, len);
@@ -1136,109 +1403,221 @@ static int systrap_as_map(struct sbx_as *as, uint64_t addr, uint64_t len,
 			    fd);
 		return -EOPNOTSUPP;
 	}
-	for (done = 0; done < len; done += n) {
-		n = len - done < SYSTRAP_CHUNK ? len - done : SYSTRAP_CHUNK;
-		r = systrap_op(as, SYS_mmap, addr + done, n, prot, mflags,
-			       SYSTRAP_STUB_MEMFD, offset + done);
-		if (r < 0 && r > -4096)
-			return r;
-		if ((uint64_t)r != addr + done) {
-			systrap_log(as->p, SBX_LOG_ERROR,
-				    "as_map: stub mapped %#lx instead of %#llx",
-				    r, (unsigned long long)(addr + done));
-			return -EFAULT;
-		}
-	}
-	return 0;
+	return systrap_as_ops(as, SYS_mmap, addr, len, prot, mflags, offset);
 }
 
 static int systrap_as_unmap(struct sbx_as *as, uint64_t addr, uint64_t len)
 {
-	uint64_t done, n;
-	long r;
 	int err = systrap_check_range(as, addr, len);
 
 	if (err)
 		return err;
-	for (done = 0; done < len; done += n) {
-		n = len - done < SYSTRAP_CHUNK ? len - done : SYSTRAP_CHUNK;
-		r = systrap_op(as, SYS_munmap, addr + done, n, 0, 0, 0, 0);
-		if (r)
-			return r < 0 && r > -4096 ? r : -EFAULT;
-	}
-	return 0;
+	return systrap_as_ops(as, SYS_munmap, addr, len, 0, 0, 0);
 }
 
 static int systrap_as_protect(struct sbx_as *as, uint64_t addr, uint64_t len,
 			      int prot)
 {
-	uint64_t done, n;
-	long r;
 	int err = systrap_check_range(as, addr, len);
 
 	if (err)
 		return err;
 	if (prot & ~(PROT_READ | PROT_WRITE | PROT_EXEC))
 		return -EINVAL;
-	for (done = 0; done < len; done += n) {
-		n = len - done < SYSTRAP_CHUNK ? len - done : SYSTRAP_CHUNK;
-		r = systrap_op(as, SYS_mprotect, addr + done, n, prot, 0, 0, 0);
-		if (r)
-			return r < 0 && r > -4096 ? r : -EFAULT;
-	}
-	return 0;
+	return systrap_as_ops(as, SYS_mprotect, addr, len, prot, 0, 0);
 }
 
 static void systrap_as_destroy(struct sbx_as *as)
 {
+	int i;
+
 	if (!as)
 		return;
 	if (systrap_reap(as))
-		systrap_slot_put(as->p, as->slot);
+		systrap_group_put(as->p, as->group);
 	else
 		systrap_log(as->p, SBX_LOG_WARN,
-			    "stub %d outlived SIGKILL; slot %d not reused",
-			    as->pid, as->slot);
+			    "stub %d outlived SIGKILL; slot group %d not reused",
+			    as->pid, as->group);
 	close(as->pidfd);
+	for (i = 0; i < SYSTRAP_MAX_CTX; i++)
+		pthread_mutex_destroy(&as->t[i].run);
+	pthread_mutex_destroy(&as->op_lock);
 	free(as);
 }
 
 /* ---- contexts ----------------------------------------------------------------- */
 
+/*
+ * systrap_clone_thread - a new stub thread on a free slot: a parked thread
+ * runs clone() for us (the stub process has no other way to grow one, and
+ * the filter pins the flags and the stack), and the child starts at
+ * systrap_stub_thread_entry with the frame prepared here: its rt_sigreturn
+ * sets its alternate stack to its slot, unblocks signals and "returns" to
+ * the first trap, so it parks in its handler like a new stub does.
+ * as->op_lock held.
+ */
+static struct systrap_thread *systrap_clone_thread(struct sbx_as *as,
+						   int *errp)
+{
+	struct sbx_platform *p = as->p;
+	struct systrap_thread *t = NULL, *src;
+	ucontext_t *uc;
+	uint64_t *sp;
+	long tid;
+	int i, err;
+
+	for (i = 1; i < SYSTRAP_MAX_CTX && !t; i++)
+		if (as->t[i].state == SYSTRAP_T_FREE)
+			t = &as->t[i];
+	if (!t) {
+		systrap_log(p, SBX_LOG_ERROR,
+			    "stub %d: all %d contexts in use", as->pid,
+			    SYSTRAP_MAX_CTX);
+		*errp = -EAGAIN;
+		return NULL;
+	}
+	systrap_slot_init(p, t);
+	sp = (uint64_t *)(t->sh + SYSTRAP_BOOT_OFF);
+	sp[0] = p->stub + (systrap_stub_thread_entry - systrap_stub_code);
+	/* rt_sigreturn reads the frame at rsp - 8: the ucontext follows */
+	uc = (ucontext_t *)(sp + 1);
+	memset(uc, 0, offsetof(ucontext_t, uc_sigmask) + 8);
+	uc->uc_stack.ss_sp = (void *)(t->sh_addr + SH_ALT);
+	uc->uc_stack.ss_size = SYSTRAP_SLOT - SH_ALT;
+	uc->uc_mcontext.gregs[REG_RIP] =
+		p->stub + (systrap_stub_first_trap - systrap_stub_code);
+	/* user code and stack selectors (__USER_CS, __USER_DS) */
+	uc->uc_mcontext.gregs[REG_CSGSFS] = 0x33 | (0x2bULL << 48);
+	uc->uc_mcontext.gregs[REG_EFL] = 0x202;
+	/* fpregs NULL: the new thread starts with the initial FPU state */
+
+	src = systrap_park_get(as);
+	if (!src) {
+		*errp = -ESRCH;
+		return NULL;
+	}
+	tid = systrap_op(src, SYS_clone, SYSTRAP_CLONE_FLAGS,
+			 t->sh_addr + SYSTRAP_BOOT_OFF, 0, 0, 0, 0);
+	systrap_park_put(src);
+	if (tid <= 0 || tid > INT32_MAX) {
+		err = tid < 0 && tid > -4096 ? (int)tid : -EPROTO;
+		systrap_log(p, SBX_LOG_ERROR, "stub %d: clone thread: %s",
+			    as->pid, strerror(-err));
+		*errp = err;
+		return NULL;
+	}
+	t->tid = tid;
+	t->state = SYSTRAP_T_LIVE;
+	err = systrap_first_event(t);
+	if (err) {
+		/* whatever it is doing, it may still use the slot */
+		t->state = SYSTRAP_T_LOST;
+		*errp = err;
+		return NULL;
+	}
+	if (p->pin != SYSTRAP_PIN_NONE)
+		systrap_pin(p, t->tid);
+	systrap_log(p, SBX_LOG_DEBUG, "stub %d: thread %d on slot %d",
+		    as->pid, t->tid, t->idx);
+	return t;
+}
+
+/*
+ * ctx_create - a spare stub thread if there is one (the leader before the
+ * first context, or after its context went), else a new one.  Callable
+ * while other contexts of @as run.
+ */
 static int systrap_ctx_create(struct sbx_as *as, struct sbx_ctx **out)
 {
-	if (as->has_ctx) {
-		systrap_log(as->p, SBX_LOG_ERROR,
-			    "ctx_create: stub %d already has its one context (no MULTI_CTX)",
-			    (int)as->pid);
-		return -EAGAIN;
-	}
-	if (as->dead)
+	struct systrap_thread *t = NULL;
+	struct sbx_ctx *ctx;
+	int i, err = 0;
+
+	if (atomic_load(&as->dead))
 		return -ESRCH;
-	as->has_ctx = true;
-	as->ctx.fs_known = false;
-	*out = &as->ctx;
+	ctx = calloc(1, sizeof(*ctx));
+	if (!ctx)
+		return -ENOMEM;
+	pthread_mutex_lock(&as->op_lock);
+	for (i = 0; i < SYSTRAP_MAX_CTX && !t; i++)
+		if (as->t[i].state == SYSTRAP_T_LIVE && !as->t[i].owner &&
+		    !atomic_load(&as->t[i].dead))
+			t = &as->t[i];
+	if (!t)
+		t = systrap_clone_thread(as, &err);
+	if (t) {
+		ctx->as = as;
+		ctx->t = t;
+		t->owner = ctx;
+	}
+	pthread_mutex_unlock(&as->op_lock);
+	if (!t) {
+		free(ctx);
+		return err;
+	}
+	systrap_self = ctx;
+	*out = ctx;
 	return 0;
 }
 
 /*
- * ctx_destroy - the stub belongs to the address space and dies in
- * as_destroy; a later ctx_create reuses it.
+ * ctx_destroy - a thread other than the leader exits (SYSTRAP_ST_EXIT) and
+ * its slot is free once the kernel has reaped it.  The leader stays,
+ * parked, as the spare that runs ops and the next ctx_create: a zombie
+ * leader would hide the liveness of the process from tgkill and the
+ * pidfd.  as_destroy kills them all.
  */
 static void systrap_ctx_destroy(struct sbx_ctx *ctx)
 {
-	if (ctx)
-		ctx->as->has_ctx = false;
+	struct sbx_as *as;
+	struct systrap_thread *t;
+	struct timespec ts = { 0, 1000000 };
+	int i;
+
+	if (!ctx)
+		return;
+	as = ctx->as;
+	t = ctx->t;
+	pthread_mutex_lock(&as->op_lock);
+	t->owner = NULL;
+	if (t->idx != 0 && t->state == SYSTRAP_T_LIVE) {
+		pthread_mutex_lock(&t->run);
+		if (!atomic_load(&t->dead) && !atomic_load(&as->dead))
+			systrap_post(t, SYSTRAP_ST_EXIT);
+		/* the slot may be reused only when the thread is gone */
+		for (i = 0; i < 1000; i++) {
+			if (atomic_load(&as->dead) ||
+			    (syscall(SYS_tgkill, as->pid, t->tid, 0) &&
+			     errno == ESRCH))
+				break;
+			ppoll(NULL, 0, &ts, NULL);
+		}
+		if (i < 1000) {
+			t->state = SYSTRAP_T_FREE;
+		} else {
+			t->state = SYSTRAP_T_LOST;
+			systrap_log(as->p, SBX_LOG_WARN,
+				    "stub thread %d/%d did not exit; slot %d not reused",
+				    as->pid, t->tid, t->idx);
+		}
+		pthread_mutex_unlock(&t->run);
+	}
+	pthread_mutex_unlock(&as->op_lock);
+	if (systrap_self == ctx)
+		systrap_self = NULL;
+	free(ctx);
 }
 
 /*
- * interrupt - the signal is handled by the stub like any event.  Only the
- * 0 -> 1 transition of pending sends one, and switch_to clears pending
- * only when it sees that signal: at most one is in flight, so none is
- * left over for a later interrupt.  While the stub is parked in its
+ * interrupt - the signal is handled by the stub thread like any event.
+ * Only the 0 -> 1 transition of pending sends one, and switch_to clears
+ * pending only when it sees that signal: at most one is in flight, so none
+ * is left over for a later interrupt.  While the thread is parked in its
  * handler every signal is blocked, so the signal waits there and is taken
- * as soon as rt_sigreturn unblocks it, before any application instruction:
- * the next switch_to returns at once.
+ * as soon as rt_sigreturn unblocks it, before any application
+ * instruction: the next switch_to returns at once.  tgkill, not the
+ * pidfd: a process-directed signal could land on any thread.
  */
 static int systrap_interrupt(struct sbx_ctx *ctx)
 {
@@ -1246,8 +1625,7 @@ static int systrap_interrupt(struct sbx_ctx *ctx)
 
 	if (atomic_exchange(&ctx->pending, 1))
 		return 0;
-	if (syscall(SYS_pidfd_send_signal, as->pidfd, SYSTRAP_INTR_SIG, NULL,
-		    0)) {
+	if (syscall(SYS_tgkill, as->pid, ctx->t->tid, SYSTRAP_INTR_SIG)) {
 		int err = errno;
 
 		atomic_store(&ctx->pending, 0);
@@ -1267,9 +1645,9 @@ static void systrap_set_exit(struct sbx_exit *exit, uint32_t kind)
 }
 
 /* the frame's ucontext (the kernel's is glibc's up to an 8-byte mask) */
-static ucontext_t *systrap_uctx(struct sbx_as *as)
+static ucontext_t *systrap_uctx(struct systrap_thread *t)
 {
-	return systrap_core_ptr(as, *systrap_u64(as, SH_UCTX),
+	return systrap_core_ptr(t, *systrap_u64(t, SH_UCTX),
 				offsetof(ucontext_t, uc_sigmask) + 8);
 }
 
@@ -1282,7 +1660,7 @@ static bool systrap_canonical(uint64_t a)
 static int systrap_put_regs(struct sbx_ctx *ctx, ucontext_t *uc,
 			    const struct sbx_regs *r)
 {
-	struct sbx_as *as = ctx->as;
+	struct systrap_thread *t = ctx->t;
 	greg_t *g = uc->uc_mcontext.gregs;
 
 	g[REG_R8] = r->r8;
@@ -1310,15 +1688,15 @@ static int systrap_put_regs(struct sbx_ctx *ctx, ucontext_t *uc,
 	 * application cannot keep our signals blocked or move our stack.
 	 */
 	memset(&uc->uc_sigmask, 0, 8);
-	uc->uc_stack.ss_sp = (void *)(as->p->stub + SYSTRAP_SH_OFF + SH_ALT);
+	uc->uc_stack.ss_sp = (void *)(t->sh_addr + SH_ALT);
 	uc->uc_stack.ss_flags = 0;
 	uc->uc_stack.ss_size = SYSTRAP_SLOT - SH_ALT;
 
 	if (!ctx->fs_known || r->fs_base != ctx->fs_base) {
 		if (!systrap_canonical(r->fs_base))
 			return -EINVAL;
-		*systrap_u64(as, SH_FS_WANT) = r->fs_base;
-		*systrap_word(as, SH_FLAGS) |= SYSTRAP_F_SET_FS;
+		*systrap_u64(t, SH_FS_WANT) = r->fs_base;
+		*systrap_word(t, SH_FLAGS) |= SYSTRAP_F_SET_FS;
 		ctx->fs_base = r->fs_base;
 		ctx->fs_known = true;
 	}
@@ -1328,7 +1706,7 @@ static int systrap_put_regs(struct sbx_ctx *ctx, ucontext_t *uc,
 static void systrap_get_regs(struct sbx_ctx *ctx, const ucontext_t *uc,
 			     struct sbx_regs *r)
 {
-	struct sbx_as *as = ctx->as;
+	struct systrap_thread *t = ctx->t;
 	const greg_t *g = uc->uc_mcontext.gregs;
 	uint64_t sel = g[REG_CSGSFS];
 
@@ -1354,9 +1732,9 @@ static void systrap_get_regs(struct sbx_ctx *ctx, const ucontext_t *uc,
 	r->cs = sel & 0xffff;
 	r->ss = sel >> 48;
 	r->ds = r->es = r->fs = r->gs = 0;
-	if (as->p->fsgsbase) {
+	if (t->as->p->fsgsbase) {
 		/* the application may have used wrfsbase itself */
-		ctx->fs_base = *systrap_u64(as, SH_FS_CUR);
+		ctx->fs_base = *systrap_u64(t, SH_FS_CUR);
 		ctx->fs_known = true;
 	}
 	r->fs_base = ctx->fs_base;
@@ -1367,13 +1745,14 @@ static int systrap_event(struct sbx_ctx *ctx, struct sbx_regs *regs,
 			 struct sbx_exit *exit)
 {
 	struct sbx_as *as = ctx->as;
-	int signo = (int)*systrap_u64(as, SH_SIGNO);
+	struct systrap_thread *t = ctx->t;
+	int signo = (int)*systrap_u64(t, SH_SIGNO);
 	const siginfo_t *sip;
 	const ucontext_t *uc;
 	siginfo_t si;
 
-	sip = systrap_core_ptr(as, *systrap_u64(as, SH_SIGINFO), sizeof(si));
-	uc = systrap_uctx(as);
+	sip = systrap_core_ptr(t, *systrap_u64(t, SH_SIGINFO), sizeof(si));
+	uc = systrap_uctx(t);
 	if (!sip || !uc) {
 		/* the handler checks this too; the slot was tampered with */
 		systrap_log(as->p, SBX_LOG_ERROR,
@@ -1413,7 +1792,7 @@ static int systrap_event(struct sbx_ctx *ctx, struct sbx_regs *regs,
 		}
 		return 0;
 	}
-	if (signo == SYSTRAP_INTR_SIG && si.si_code == SI_USER &&
+	if (signo == SYSTRAP_INTR_SIG && si.si_code == SI_TKILL &&
 	    si.si_pid == getpid())
 		atomic_store(&ctx->pending, 0);
 	/* our interrupt, or any host signal someone sent: suppressed */
@@ -1425,24 +1804,41 @@ static int systrap_switch_to(struct sbx_ctx *ctx, struct sbx_regs *regs,
 			     struct sbx_exit *exit)
 {
 	struct sbx_as *as = ctx->as;
+	struct systrap_thread *t = ctx->t;
 	ucontext_t *uc;
 	int err;
 
 	if (exit->size < sizeof(*exit))
 		return -EINVAL;
-	if (as->dead)
-		return -ESRCH;
-	uc = systrap_uctx(as);
-	if (!uc)
-		return -EFAULT;
+	/*
+	 * An op that found every thread running borrowed ours (park_get):
+	 * let it finish first, else we could take @run straight back.  It
+	 * holds op_lock until it is done.  One load on the fast path.
+	 */
+	while (atomic_load(&t->claim)) {
+		pthread_mutex_lock(&as->op_lock);
+		pthread_mutex_unlock(&as->op_lock);
+	}
+	pthread_mutex_lock(&t->run);
+	if (atomic_load(&as->dead) || atomic_load(&t->dead)) {
+		err = -ESRCH;
+		goto out;
+	}
+	uc = systrap_uctx(t);
+	if (!uc) {
+		err = -EFAULT;
+		goto out;
+	}
 	err = systrap_put_regs(ctx, uc, regs);
 	if (err)
-		return err;
-	systrap_post(as, SYSTRAP_ST_RESUME);
-	err = systrap_wait(as, 0);
-	if (err)
-		return err;
-	return systrap_event(ctx, regs, exit);
+		goto out;
+	systrap_post(t, SYSTRAP_ST_RESUME);
+	err = systrap_wait(t, 0);
+	if (!err)
+		err = systrap_event(ctx, regs, exit);
+out:
+	pthread_mutex_unlock(&t->run);
+	return err;
 }
 
 /* ---- FPU state ------------------------------------------------------------------ */
@@ -1453,9 +1849,9 @@ static int systrap_switch_to(struct sbx_ctx *ctx, struct sbx_regs *regs,
  * systrap_fpstate - the XSAVE area of the parked stub's signal frame and
  * its size (512 when the frame holds only the FXSAVE area).
  */
-static uint8_t *systrap_fpstate(struct sbx_as *as, size_t *size)
+static uint8_t *systrap_fpstate(struct systrap_thread *t, size_t *size)
 {
-	ucontext_t *uc = systrap_uctx(as);
+	ucontext_t *uc = systrap_uctx(t);
 	uint64_t addr;
 	uint32_t magic, xsize;
 	uint8_t *fp;
@@ -1463,14 +1859,14 @@ static uint8_t *systrap_fpstate(struct sbx_as *as, size_t *size)
 	if (!uc)
 		return NULL;
 	addr = (uintptr_t)uc->uc_mcontext.fpregs;
-	fp = systrap_core_ptr(as, addr, 512);
+	fp = systrap_core_ptr(t, addr, 512);
 	if (!fp)
 		return NULL;
 	*size = 512;
 	memcpy(&magic, fp + 464, 4);
 	memcpy(&xsize, fp + 480, 4);
 	if (magic == SYSTRAP_FP_MAGIC1 && xsize >= 576 &&
-	    systrap_core_ptr(as, addr, xsize))
+	    systrap_core_ptr(t, addr, xsize))
 		*size = xsize;
 	return fp;
 }
@@ -1482,9 +1878,9 @@ static int systrap_ctx_get_fpstate(struct sbx_ctx *ctx, void *buf, size_t len)
 
 	if (len < 512)
 		return -ENOSPC;
-	if (ctx->as->dead)
+	if (atomic_load(&ctx->as->dead))
 		return -ESRCH;
-	fp = systrap_fpstate(ctx->as, &size);
+	fp = systrap_fpstate(ctx->t, &size);
 	if (!fp)
 		return -EFAULT;
 	if (len > size)
@@ -1510,9 +1906,9 @@ static int systrap_ctx_set_fpstate(struct sbx_ctx *ctx, const void *buf,
 
 	if (len < 512)
 		return -ENOSPC;
-	if (ctx->as->dead)
+	if (atomic_load(&ctx->as->dead))
 		return -ESRCH;
-	fp = systrap_fpstate(ctx->as, &size);
+	fp = systrap_fpstate(ctx->t, &size);
 	if (!fp)
 		return -EFAULT;
 	if (len > size)

@@ -8,10 +8,16 @@
  * stub process (stubs are forked from a zygote forked from the core):
  *
  *   base + 0                  stub code (one page, read + exec)
- *   base + SYSTRAP_SH_OFF     this stub's shared slot (SYSTRAP_SLOT bytes
- *                             of the plugin's shared memfd, read + write):
- *                             control words, then the alternate signal
- *                             stack that holds the signal frame
+ *   base + SYSTRAP_SH_OFF     this stub process's SYSTRAP_MAX_CTX shared
+ *                             slots (SYSTRAP_SLOT bytes each, one group of
+ *                             the plugin's shared memfd, read + write),
+ *                             one per stub thread (context): control
+ *                             words, then that thread's alternate signal
+ *                             stack that holds its signal frame.  Slot 0
+ *                             belongs to the first thread (the leader).
+ *
+ * Slots are SYSTRAP_SLOT-aligned, so the handler finds its own slot from
+ * the address of its signal frame (the per-thread alternate stack).
  *
  * In the core the shared slot range is a PROT_NONE reservation; the core
  * sees every slot through one ordinary mapping of the shared memfd.
@@ -30,9 +36,17 @@
 #define SYSTRAP_USER_MAX_HI	0x7ffe
 #define SYSTRAP_REGION		0x7fff00000000
 #define SYSTRAP_USER_TOP	0x7ffffffff000
-#define SYSTRAP_STUB_SIZE	0x20000	/* code page + shared slot, aligned */
+#define SYSTRAP_MAX_CTX		64	/* stub threads per address space */
 #define SYSTRAP_SH_OFF		0x10000
 #define SYSTRAP_SLOT		0x10000
+/* code page + the slots, aligned */
+#define SYSTRAP_STUB_SIZE	(SYSTRAP_SH_OFF + SYSTRAP_MAX_CTX * SYSTRAP_SLOT)
+/*
+ * A new stub thread starts on this offset of its slot: clone's new stack
+ * holds the address of systrap_stub_thread_entry, then the rt_sigreturn
+ * frame (struct rt_sigframe minus pretcode) the core prepared.
+ */
+#define SYSTRAP_BOOT_OFF	(SYSTRAP_SLOT - 1024)
 
 /* Shared slot fields (byte offsets). */
 #define SH_STATE	0	/* u32 futex word: SYSTRAP_ST_* */
@@ -50,7 +64,7 @@
 #define SH_RET		120	/* u64 its result */
 #define SH_PROG		128	/* struct sock_fprog for the start code */
 #define SH_FILTER	256	/* struct sock_filter[], up to SH_FILTER_MAX */
-#define SH_FILTER_MAX	96
+#define SH_FILTER_MAX	160
 #define SH_ALT		0x1000	/* alternate signal stack: to the slot end */
 
 /* SH_FLAGS bits */
@@ -62,6 +76,7 @@
 #define SYSTRAP_ST_EVENT	1 /* stub parked: event or op result posted */
 #define SYSTRAP_ST_RESUME	2 /* core: return to the application */
 #define SYSTRAP_ST_OP		3 /* core: run SH_NR with SH_ARGS */
+#define SYSTRAP_ST_EXIT		4 /* core: this thread exits (exit, not _group) */
 
 /* Exit codes of a stub that gave up (stub.S and the child code). */
 #define SYSTRAP_EXIT_PARENT	200

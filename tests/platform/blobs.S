@@ -125,6 +125,13 @@ ENTRY(blob_count)
 	syscall
 	jmp blob_count
 
+/* count up in (%rbx) forever, one syscall per round (several contexts) */
+ENTRY(blob_count_rbx)
+	incq (%rbx)
+	mov $39, %eax
+	syscall
+	jmp blob_count_rbx
+
 blobs_end:
 
 	.section .note.GNU-stack, "", @progbits

@@ -6,7 +6,8 @@
  *
  * Divided into: fixture and helpers; system calls and registers; faults;
  * memory; interrupts; FPU state; lifecycle (many address spaces, a killed
- * core, limits, threads, options); the suite.  Exit 77 (skip) when the
+ * core, limits, threads, options); several contexts per address space;
+ * the suite.  Exit 77 (skip) when the
  * platform reports -ENODEV (e.g. kvm without /dev/kvm).
  */
 #define _GNU_SOURCE
@@ -14,6 +15,8 @@
 #include <dirent.h>
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <seccomp.h>
 #include <signal.h>
 #include <stdio.h>
@@ -44,7 +47,8 @@ extern const char blobs_start[], blobs_end[], blob_syscall[],
 	blob_syscall_ret[], blob_regs[], blob_read_unmapped[], blob_write_ro[],
 	blob_exec_data[], blob_ud2[], blob_after_ud2[], blob_int3[],
 	blob_after_int3[], blob_div0_insn[], blob_div0[], blob_shared[],
-	blob_store[], blob_load[], blob_spin[], blob_xmm0[], blob_count[];
+	blob_store[], blob_load[], blob_spin[], blob_xmm0[], blob_count[],
+	blob_count_rbx[];
 
 #define B(label) (CODE + (uint64_t)((label) - blobs_start))
 
@@ -858,6 +862,209 @@ START_TEST(test_platform_seccomp_rules)
 }
 END_TEST
 
+/* ---- several contexts per address space ------------------------------------ */
+
+/* threads of this process, from /proc */
+static int count_threads(void)
+{
+	DIR *d = opendir("/proc/self/task");
+	struct dirent *de;
+	int n = 0;
+
+	ck_assert_ptr_nonnull(d);
+	while ((de = readdir(d)))
+		if (de->d_name[0] != '.')
+			n++;
+	closedir(d);
+	return n;
+}
+
+/*
+ * One application thread as the core runs it: a host thread that creates
+ * its context itself, runs it until told to stop, then destroys it.
+ */
+struct mt_worker {
+	pthread_t th;
+	uint64_t off;	      /* its counter: DATA + off */
+	bool protect;	      /* as ops from its own thread, between runs */
+	struct sbx_ctx *ctx;
+	atomic_int stop;
+	atomic_int ready;     /* 1 created, -1 failed */
+	atomic_ulong syscalls;
+	atomic_ulong interrupts;
+	int err;
+};
+
+/* stands in for the core's address-space lock (the ABI: ops serialised) */
+static pthread_mutex_t mt_as_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void *mt_run(void *arg)
+{
+	struct mt_worker *w = arg;
+	struct sbx_regs r;
+	struct sbx_exit e;
+	int err;
+
+	w->err = H.ops->ctx_create(AS, &w->ctx);
+	if (w->err) {
+		atomic_store(&w->ready, -1);
+		return NULL;
+	}
+	atomic_store(&w->ready, 1);
+	harness_regs(&r, B(blob_count_rbx), DATA + 0x8000);
+	r.rbx = DATA + w->off;
+	while (!atomic_load(&w->stop)) {
+		memset(&e, 0, sizeof(e));
+		e.size = sizeof(e);
+		err = H.ops->switch_to(w->ctx, &r, &e);
+		if (err) {
+			w->err = err;
+			break;
+		}
+		if (e.kind == SBX_EXIT_INTERRUPT) {
+			atomic_fetch_add(&w->interrupts, 1);
+			continue;
+		}
+		if (e.kind != SBX_EXIT_SYSCALL || r.orig_rax != 39 ||
+		    r.rbx != DATA + w->off) {
+			w->err = -EPROTO;
+			break;
+		}
+		if (atomic_fetch_add(&w->syscalls, 1) % 64 == 0 && w->protect) {
+			pthread_mutex_lock(&mt_as_lock);
+			err = H.ops->as_protect(AS, RO, 0x1000, PROT_READ);
+			pthread_mutex_unlock(&mt_as_lock);
+			if (err) {
+				w->err = err;
+				break;
+			}
+		}
+	}
+	H.ops->ctx_destroy(w->ctx);
+	return NULL;
+}
+
+static void mt_start(struct mt_worker *w, uint64_t off, bool protect)
+{
+	double t0 = now();
+
+	memset(w, 0, sizeof(*w));
+	w->off = off;
+	w->protect = protect;
+	ck_assert_int_eq(pthread_create(&w->th, NULL, mt_run, w), 0);
+	while (!atomic_load(&w->ready) && now() - t0 < 5)
+		usleep(1000);
+	ck_assert_msg(atomic_load(&w->ready) == 1, "ctx_create: %s",
+		      strerror(-w->err));
+}
+
+/* wait until @w made @n more system calls (it runs while we wait) */
+static void mt_progress(struct mt_worker *w, unsigned long n)
+{
+	unsigned long from = atomic_load(&w->syscalls);
+	double t0 = now();
+
+	while (atomic_load(&w->syscalls) < from + n && now() - t0 < 5 &&
+	       !w->err)
+		usleep(500);
+	ck_assert_msg(atomic_load(&w->syscalls) >= from + n,
+		      "context at +%#llx stalled at %lu (err %d)",
+		      (unsigned long long)w->off, atomic_load(&w->syscalls),
+		      w->err);
+}
+
+static void mt_stop(struct mt_worker *w)
+{
+	atomic_store(&w->stop, 1);
+	pthread_join(w->th, NULL);
+	ck_assert_msg(w->err == 0, "context at +%#llx: %s",
+		      (unsigned long long)w->off, strerror(-w->err));
+	/* every round trip counted once, in the shared memory */
+	ck_assert_uint_eq(*data64(w->off), atomic_load(&w->syscalls));
+}
+
+START_TEST(test_platform_multi_ctx)
+{
+	struct sbx_platform_info info = { .size = sizeof(info) };
+	struct mt_worker a, b;
+	unsigned long intr;
+	int fds, threads, i;
+	double t0;
+
+	ck_assert_int_eq(H.ops->describe(H.p, &info), 0);
+	if (!(info.flags & SBX_PLATFORM_MULTI_CTX)) {
+		fprintf(stderr,
+			"# SKIP multi_ctx: %s does not report SBX_PLATFORM_MULTI_CTX\n",
+			H.desc->name);
+		return;
+	}
+	/* contexts are created by the threads that run them, as the core does */
+	H.ops->ctx_destroy(CTX);
+	CTX = NULL;
+	fds = count_fds();
+	threads = count_threads();
+	*data64(0x600) = 0;
+	*data64(0x608) = 0;
+
+	/* A runs; B is created while A runs, then both run at once */
+	mt_start(&a, 0x600, true);
+	mt_progress(&a, 200);
+	mt_start(&b, 0x608, false);
+	mt_progress(&b, 200);
+	mt_progress(&a, 200);
+
+	/* map, unmap and protect from a third thread while both run */
+	for (i = 0; i < 50; i++) {
+		pthread_mutex_lock(&mt_as_lock);
+		ck_assert_int_eq(H.ops->as_map(AS, NONE, 0x2000,
+					       PROT_READ | PROT_WRITE, H.memfd,
+					       0x30000, SBX_MAP_SHARED), 0);
+		ck_assert_int_eq(H.ops->as_protect(AS, NONE, 0x1000,
+						   PROT_READ), 0);
+		ck_assert_int_eq(H.ops->as_unmap(AS, NONE, 0x2000), 0);
+		pthread_mutex_unlock(&mt_as_lock);
+	}
+	mt_progress(&a, 100);
+	mt_progress(&b, 100);
+
+	/* an interrupt reaches B only; A carries on */
+	intr = atomic_load(&b.interrupts);
+	ck_assert_int_eq(H.ops->interrupt(b.ctx), 0);
+	t0 = now();
+	while (atomic_load(&b.interrupts) == intr && now() - t0 < 1)
+		usleep(500);
+	ck_assert_msg(atomic_load(&b.interrupts) > intr,
+		      "the interrupt did not reach B");
+	mt_progress(&b, 100);
+	mt_progress(&a, 100);
+
+	/* B goes (its thread destroys its context) while A keeps running */
+	mt_stop(&b);
+	mt_progress(&a, 500);
+	/* and a new context can take its place */
+	*data64(0x608) = 0;
+	mt_start(&b, 0x608, false);
+	mt_progress(&b, 50);
+	mt_stop(&b);
+	mt_progress(&a, 100);
+	mt_stop(&a);
+	fprintf(stderr, "# multi_ctx: A %lu syscalls %lu interrupts, B %lu\n",
+		atomic_load(&a.syscalls), atomic_load(&a.interrupts),
+		atomic_load(&b.syscalls));
+
+	/* the address space still works with a fresh context */
+	ck_assert_int_eq(H.ops->ctx_create(AS, &CTX), 0);
+	{
+		struct sbx_regs r;
+
+		harness_regs(&r, B(blob_syscall), DATA + 0x8000);
+		run_syscall(&r, 500);
+	}
+	ck_assert_int_eq(count_threads(), threads);
+	ck_assert_int_eq(count_fds(), fds);
+}
+END_TEST
+
 /* ---- the suite ------------------------------------------------------------------- */
 
 /* Skip the whole suite (exit 77) if there is no plugin or no host support. */
@@ -918,6 +1125,7 @@ Suite *sbx_test_suite(void)
 	tcase_add_test(tc, test_platform_options);
 	tcase_add_test(tc, test_platform_two_instances);
 	tcase_add_test(tc, test_platform_seccomp_rules);
+	tcase_add_test(tc, test_platform_multi_ctx);
 	suite_add_tcase(s, tc);
 	return s;
 }

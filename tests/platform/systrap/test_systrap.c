@@ -17,8 +17,10 @@
  */
 #define _GNU_SOURCE
 #include <check.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -275,6 +277,156 @@ START_TEST(test_systrap_gadget_allowed)
 }
 END_TEST
 
+/* systrap_abi.h: slot i at STUB + SH_OFF + i * SLOT, new stacks at BOOT_OFF */
+#define SLOT(i)	 (STUB + 0x10000 + (uint64_t)(i) * 0x10000)
+#define BOOT_OFF (0x10000 - 1024)
+#define THREAD_FLAGS                                                     \
+	(CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD | \
+	 CLONE_SYSVSEM)
+
+/*
+ * The clone the platform uses for new stub threads is allowed from the
+ * trampoline only with its exact flags, zero tid/TLS pointers and a stack
+ * at the boot offset of a stub slot: no fork, vfork, clone3, other flags
+ * (no CLONE_SETTLS, no missing CLONE_THREAD), foreign stacks, or exit
+ * codes other than 0.
+ */
+START_TEST(test_systrap_gadget_clone)
+{
+	uint64_t sp = SLOT(5) + BOOT_OFF;
+
+	expect_killed("fork", SYS_fork, 0, 0, 0, 0, 0, 0);
+	expect_killed("vfork", SYS_vfork, 0, 0, 0, 0, 0, 0);
+	expect_killed("clone3", SYS_clone3, DATA, 88, 0, 0, 0, 0);
+	expect_killed("clone(SIGCHLD)", SYS_clone, SIGCHLD, 0, 0, 0, 0, 0);
+	expect_killed("clone(SIGCHLD) on a slot", SYS_clone, SIGCHLD, sp, 0,
+		      0, 0, 0);
+	expect_killed("clone without CLONE_THREAD", SYS_clone,
+		      THREAD_FLAGS & ~CLONE_THREAD, sp, 0, 0, 0, 0);
+	expect_killed("clone with CLONE_SETTLS", SYS_clone,
+		      THREAD_FLAGS | CLONE_SETTLS, sp, 0, 0, 0, DATA);
+	expect_killed("clone with CLONE_VFORK", SYS_clone,
+		      THREAD_FLAGS | CLONE_VFORK, sp, 0, 0, 0, 0);
+	expect_killed("clone flags in the high word", SYS_clone,
+		      THREAD_FLAGS | (1ULL << 32), sp, 0, 0, 0, 0);
+	expect_killed("clone on the application's stack", SYS_clone,
+		      THREAD_FLAGS, STACK, 0, 0, 0, 0);
+	expect_killed("clone on the stub code page", SYS_clone, THREAD_FLAGS,
+		      STUB + BOOT_OFF, 0, 0, 0, 0);
+	expect_killed("clone off the boot offset", SYS_clone, THREAD_FLAGS,
+		      SLOT(5) + 0x8000, 0, 0, 0, 0);
+	expect_killed("clone past the slots", SYS_clone, THREAD_FLAGS,
+		      SLOT(64) + BOOT_OFF, 0, 0, 0, 0);
+	expect_killed("clone with a parent tid pointer", SYS_clone,
+		      THREAD_FLAGS, sp, DATA, 0, 0, 0);
+	expect_killed("clone with a child tid pointer", SYS_clone,
+		      THREAD_FLAGS, sp, 0, DATA, 0, 0);
+	expect_killed("exit(1)", SYS_exit, 1, 0, 0, 0, 0, 0);
+}
+END_TEST
+
+/*
+ * The allowed clone, asked for by the application: the thread it gets
+ * inherits the filter and the handlers, so it is as trapped as any (here
+ * it crashes on the slot's zero "return address" into a handler nobody
+ * listens to); the application thread carries on, trapped too.
+ */
+START_TEST(test_systrap_gadget_clone_allowed)
+{
+	struct sbx_regs r;
+	struct sbx_exit e;
+
+	ck_assert_int_eq(gadget(&e, SYS_clone, THREAD_FLAGS,
+				SLOT(7) + BOOT_OFF, 0, 0, 0, 0), 0);
+	ck_assert_uint_eq(e.kind, SBX_EXIT_SYSCALL);
+	harness_regs(&r, B(st_blob_exit), STACK);
+	r.rax = 1234;
+	ck_assert_int_eq(run(&r, &e), 0);
+	ck_assert_uint_eq(e.kind, SBX_EXIT_SYSCALL);
+	ck_assert_uint_eq(r.orig_rax, 60);
+	ck_assert_uint_eq(r.rdi, 1234);
+	/* as ops and new contexts still work beside the stray thread */
+	ck_assert_int_eq(H.ops->as_protect(AS, DATA, 0x1000, PROT_READ), 0);
+	{
+		struct sbx_ctx *c2;
+
+		ck_assert_int_eq(H.ops->ctx_create(AS, &c2), 0);
+		H.ops->ctx_destroy(c2);
+	}
+}
+END_TEST
+
+/* threads of our stub: the process whose only code is the stub page */
+static int stub_threads(void)
+{
+	char path[64], line[512];
+	struct dirent *de;
+	int best = -1;
+	DIR *d = opendir("/proc");
+
+	ck_assert_ptr_nonnull(d);
+	while ((de = readdir(d))) {
+		int pid = atoi(de->d_name), maps = 0, code = 0, n = 0;
+		FILE *f;
+		DIR *t;
+
+		if (pid <= 0 || pid == getpid())
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/maps", pid);
+		f = fopen(path, "r");
+		if (!f)
+			continue;
+		while (fgets(line, sizeof(line), f)) {
+			maps++;
+			if (strtoull(line, NULL, 16) == STUB)
+				code = 1;
+		}
+		fclose(f);
+		/* a stub maps little; the zygote is a copy of us */
+		if (!code || maps > 6)
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/task", pid);
+		t = opendir(path);
+		if (!t)
+			continue;
+		while ((de = readdir(t)))
+			if (de->d_name[0] != '.')
+				n++;
+		closedir(t);
+		ck_assert_msg(best < 0, "two stubs");
+		best = n;
+	}
+	closedir(d);
+	return best;
+}
+
+/* ctx_destroy ends its stub thread (exit, not exit_group) */
+START_TEST(test_systrap_ctx_destroy_ends_thread)
+{
+	struct sbx_ctx *c[3];
+	struct sbx_regs r;
+	struct sbx_exit e;
+	int i;
+
+	ck_assert_int_eq(stub_threads(), 1);
+	for (i = 0; i < 3; i++)
+		ck_assert_int_eq(H.ops->ctx_create(AS, &c[i]), 0);
+	ck_assert_int_eq(stub_threads(), 4);
+	H.ops->ctx_destroy(c[1]);
+	ck_assert_int_eq(stub_threads(), 3);
+	H.ops->ctx_destroy(c[0]);
+	H.ops->ctx_destroy(c[2]);
+	ck_assert_int_eq(stub_threads(), 1);
+	/* the leader (CTX) still runs */
+	harness_regs(&r, B(st_blob_exit), STACK);
+	r.rax = 5;
+	ck_assert_int_eq(run(&r, &e), 0);
+	ck_assert_uint_eq(e.kind, SBX_EXIT_SYSCALL);
+	ck_assert_uint_eq(r.rdi, 5);
+}
+END_TEST
+
+
 /* ---- range tests ---------------------------------------------------------------- */
 
 START_TEST(test_systrap_store_to_stub_code)
@@ -375,6 +527,9 @@ Suite *sbx_test_suite(void)
 	tcase_add_test(tc, test_systrap_gadget_socket);
 	tcase_add_test(tc, test_systrap_gadget_mmap);
 	tcase_add_test(tc, test_systrap_gadget_allowed);
+	tcase_add_test(tc, test_systrap_gadget_clone);
+	tcase_add_test(tc, test_systrap_gadget_clone_allowed);
+	tcase_add_test(tc, test_systrap_ctx_destroy_ends_thread);
 	tcase_add_test(tc, test_systrap_store_to_stub_code);
 	tcase_add_test(tc, test_systrap_platform_refuses_stub_range);
 	tcase_add_test(tc, test_systrap_scribble_shared);
