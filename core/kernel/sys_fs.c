@@ -60,17 +60,22 @@ static long broken_pipe(struct task *t, long r)
 	return r;
 }
 
+/* bounce - a buffer for one transfer of at most BOUNCE_MAX bytes. */
+static void *bounce(size_t *len)
+{
+	if (*len > MAX_RW_COUNT)
+		*len = MAX_RW_COUNT;
+	if (*len > BOUNCE_MAX)
+		*len = BOUNCE_MAX;
+	return malloc(*len ? *len : 1);
+}
+
 static long do_read(struct task *t, struct file *f, uint64_t buf, size_t len,
 		    int64_t off)
 {
+	void *b = bounce(&len);
 	ssize_t n;
-	void *b;
 
-	if (len > MAX_RW_COUNT)
-		len = MAX_RW_COUNT;
-	if (len > BOUNCE_MAX)
-		len = BOUNCE_MAX;
-	b = malloc(len ? len : 1);
 	if (!b)
 		return -ENOMEM;
 	n = f->ops->read ? f->ops->read(f, b, len, off) : -EINVAL;
@@ -83,21 +88,15 @@ static long do_read(struct task *t, struct file *f, uint64_t buf, size_t len,
 static long do_write(struct task *t, struct file *f, uint64_t buf, size_t len,
 		     int64_t off)
 {
+	void *b = bounce(&len);
 	ssize_t n;
-	void *b;
 
-	if (len > MAX_RW_COUNT)
-		len = MAX_RW_COUNT;
-	if (len > BOUNCE_MAX)
-		len = BOUNCE_MAX;
-	b = malloc(len ? len : 1);
 	if (!b)
 		return -ENOMEM;
-	if (mm_copy_in(&t->proc->mm, b, buf, len)) {
-		free(b);
-		return -EFAULT;
-	}
-	n = f->ops->write ? f->ops->write(f, b, len, off) : -EINVAL;
+	if (mm_copy_in(&t->proc->mm, b, buf, len))
+		n = -EFAULT;
+	else
+		n = f->ops->write ? f->ops->write(f, b, len, off) : -EINVAL;
 	free(b);
 	return n < 0 ? broken_pipe(t, n) : n;
 }
