@@ -37,7 +37,9 @@ int main(void)
 	sa.sa_flags = SA_SIGINFO;
 	sigaction(SIGALRM, &sa, NULL);
 
-	printf("alarm(5) returns %u, then alarm(1) returns %u\n", alarm(5), alarm(1));
+	unsigned first = alarm(5), second = alarm(1);
+
+	printf("alarm(5) returns %u, then alarm(1) returns %u\n", first, second);
 	pause();
 	printf("pause woke by SIGALRM: ticks %d, si_code SI_KERNEL %d\n", ticks,
 	       code == SI_KERNEL);
@@ -68,8 +70,10 @@ int main(void)
 			pause();
 		printf("POSIX timer fired: SI_TIMER %d, value %d\n", code == SI_TIMER,
 		       value);
-		printf("timer_delete %d, again EINVAL %d\n", timer_delete(id),
-		       timer_delete(id) < 0 && errno == EINVAL);
+		int del = timer_delete(id);
+		int again = timer_delete(id) < 0 && errno == EINVAL;
+
+		printf("timer_delete %d, again EINVAL %d\n", del, again);
 	}
 	printf("bad itimer which EINVAL %d\n",
 	       setitimer(7, &it, NULL) < 0 && errno == EINVAL);
