@@ -182,6 +182,12 @@ void thread_add(struct process *p, struct task *t);
 struct task *task_find(struct kernel *k, int tid);
 /* signal_send_task - queue @sig for one task (tgkill; lock held). */
 void signal_send_task(struct task *t, int sig, const struct k_siginfo *info);
+struct file;
+/* wait_host_fd - before a blocking read/write of a pipe, socket or tty
+ * backed by a host fd: wait until @events is ready, so that signals can
+ * interrupt the wait.  Return: 0 to go on, -ERESTARTSYS when a signal
+ * (or a kill) is pending. */
+long wait_host_fd(struct task *t, struct file *f, short events);
 /* timers_release - drop @p's timers (all, or only POSIX ones at exec);
  * lock held. */
 void timers_release(struct process *p, bool posix_only);

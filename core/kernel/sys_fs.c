@@ -12,6 +12,7 @@
 #include <fcntl.h>
 #include <linux/close_range.h>
 #include <limits.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -78,7 +79,9 @@ static long do_read(struct task *t, struct file *f, uint64_t buf, size_t len,
 
 	if (!b)
 		return -ENOMEM;
-	n = f->ops->read ? f->ops->read(f, b, len, off) : -EINVAL;
+	n = off < 0 ? wait_host_fd(t, f, POLLIN) : 0;
+	if (!n)
+		n = f->ops->read ? f->ops->read(f, b, len, off) : -EINVAL;
 	if (n > 0 && mm_copy_out(&t->proc->mm, buf, b, (size_t)n))
 		n = -EFAULT;
 	free(b);
@@ -96,6 +99,8 @@ static long do_write(struct task *t, struct file *f, uint64_t buf, size_t len,
 	if (mm_copy_in(&t->proc->mm, b, buf, len))
 		n = -EFAULT;
 	else
+		n = off < 0 ? wait_host_fd(t, f, POLLOUT) : 0;
+	if (!n)
 		n = f->ops->write ? f->ops->write(f, b, len, off) : -EINVAL;
 	free(b);
 	return n < 0 ? broken_pipe(t, n) : n;
@@ -210,7 +215,9 @@ long sys_writev(struct task *t, const struct sbx_syscall_args *a)
 		}
 		at += n;
 	}
-	r = f->ops->write ? f->ops->write(f, b, at, -1) : -EINVAL;
+	r = wait_host_fd(t, f, POLLOUT);
+	if (!r)
+		r = f->ops->write ? f->ops->write(f, b, at, -1) : -EINVAL;
 	if (r < 0)
 		r = broken_pipe(t, r);
 out_free:
@@ -244,7 +251,9 @@ long sys_readv(struct task *t, const struct sbx_syscall_args *a)
 	r = -ENOMEM;
 	if (!b)
 		goto out_free;
-	n = f->ops->read ? f->ops->read(f, b, (size_t)total, -1) : -EINVAL;
+	n = wait_host_fd(t, f, POLLIN);
+	if (!n)
+		n = f->ops->read ? f->ops->read(f, b, (size_t)total, -1) : -EINVAL;
 	r = n;
 	for (uint64_t i = 0; i < a->a[2] && n > 0 && at < (size_t)n; i++) {
 		size_t c = iov[i].iov_len;

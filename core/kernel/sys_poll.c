@@ -15,6 +15,7 @@
 #include <stdint.h>
 #include <sys/epoll.h>
 #include <sys/select.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "../vfs/vfs.h"
@@ -100,6 +101,25 @@ static long do_poll(struct task *t, struct pollfd *pfd, size_t n, int64_t deadli
 	}
 	free(host);
 	return ready;
+}
+
+long wait_host_fd(struct task *t, struct file *f, short events)
+{
+	struct stat st;
+	struct pollfd p = { f->host_fd, events, 0 };
+
+	if (f->host_fd < 0 || (f->flags & O_NONBLOCK))
+		return 0;
+	if (fstat(f->host_fd, &st) < 0 || S_ISREG(st.st_mode) || S_ISDIR(st.st_mode))
+		return 0;
+	for (;;) {
+		int r = poll(&p, 1, SLICE_MS);
+
+		if (r > 0 || (r < 0 && errno != EINTR))
+			return 0; /* ready, or let the read report the error */
+		if (interrupted(t))
+			return -ERESTARTSYS;
+	}
 }
 
 /* set_mask / restore - ppoll and pselect's temporary signal mask. */

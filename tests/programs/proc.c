@@ -232,5 +232,29 @@ int main(void)
 		_exit(127);
 	}
 	report("busybox sh -c 'exit 42'", status_of(c));
+
+	/* a read blocked on an empty pipe: killed, and interrupted (EINTR) */
+	if (pipe(fds) == 0) {
+		c = fork();
+		if (c == 0) {
+			read(fds[0], buf, 1);
+			_exit(0);
+		}
+		usleep(100000);
+		kill(c, SIGTERM);
+		report("child blocked in a pipe read, SIGTERM", status_of(c));
+		memset(&sa, 0, sizeof(sa));
+		sa.sa_handler = h;
+		sigaction(SIGUSR2, &sa, NULL);
+		c = fork();
+		if (c == 0) {
+			ssize_t r = read(fds[0], buf, 1);
+
+			_exit(r < 0 && errno == EINTR ? 7 : 8);
+		}
+		usleep(100000);
+		kill(c, SIGUSR2);
+		report("pipe read interrupted by a handler (7 = EINTR)", status_of(c));
+	}
 	return 0;
 }
