@@ -97,6 +97,7 @@ struct process {
 	bool exiting;
 	bool no_new_privs;
 	int dumpable;
+	int nice;		/* setpriority's value, -20..19 */
 };
 
 struct task {

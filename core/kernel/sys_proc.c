@@ -339,3 +339,186 @@ long sys_prctl(struct task *t, const struct sbx_syscall_args *a)
 		return -EINVAL;
 	}
 }
+
+/* ---- credentials ----
+ * One uid and one gid per process, as the config sets them.  Root in the
+ * sandbox may become anyone (it is only a number the core reports and the
+ * VFS checks); anyone else may only set what it already has.
+ */
+
+static long set_ids(struct task *t, const uint64_t *ids, int n, bool gid)
+{
+	struct process *p = t->proc;
+	uint32_t *cur = gid ? &p->gid : &p->uid;
+	uint32_t want = *cur;
+
+	for (int i = 0; i < n; i++) {
+		if ((int32_t)ids[i] == -1)
+			continue;
+		if (ids[i] > 0xfffffffeULL)
+			return -EINVAL;
+		if (p->uid != 0 && ids[i] != *cur)
+			return -EPERM;
+		want = (uint32_t)ids[i];
+	}
+	*cur = want;
+	return 0;
+}
+
+long sys_setuid(struct task *t, const struct sbx_syscall_args *a)
+{
+	return set_ids(t, a->a, 1, false);
+}
+
+long sys_setgid(struct task *t, const struct sbx_syscall_args *a)
+{
+	return set_ids(t, a->a, 1, true);
+}
+
+long sys_setreuid(struct task *t, const struct sbx_syscall_args *a)
+{
+	return set_ids(t, a->a, 2, false);
+}
+
+long sys_setregid(struct task *t, const struct sbx_syscall_args *a)
+{
+	return set_ids(t, a->a, 2, true);
+}
+
+long sys_setresuid(struct task *t, const struct sbx_syscall_args *a)
+{
+	return set_ids(t, a->a, 3, false);
+}
+
+long sys_setresgid(struct task *t, const struct sbx_syscall_args *a)
+{
+	return set_ids(t, a->a, 3, true);
+}
+
+long sys_getgroups(struct task *t, const struct sbx_syscall_args *a)
+{
+	if ((int)a->a[0] < 0)
+		return -EINVAL;
+	return 0; /* no supplementary groups (setgroups does not keep any yet) */
+}
+
+long sys_setgroups(struct task *t, const struct sbx_syscall_args *a)
+{
+	if (a->a[0] > 65536)
+		return -EINVAL;
+	return t->proc->uid == 0 ? 0 : -EPERM; /* supplementary groups: not kept */
+}
+
+/* ---- scheduling knobs: accepted, with the host doing the scheduling ---- */
+
+long sys_sched_setaffinity(struct task *t, const struct sbx_syscall_args *a)
+{
+	uint64_t mask = 0;
+
+	if ((int)a->a[0] < 0)
+		return -ESRCH;
+	if (a->a[1] < sizeof(mask))
+		return -EINVAL;
+	if (mm_copy_in(&t->proc->mm, &mask, a->a[2], sizeof(mask)))
+		return -EFAULT;
+	return mask ? 0 : -EINVAL;
+}
+
+long sys_sched_getscheduler(struct task *t, const struct sbx_syscall_args *a)
+{
+	return (int)a->a[0] < 0 ? -EINVAL : 0; /* SCHED_OTHER */
+}
+
+long sys_sched_getparam(struct task *t, const struct sbx_syscall_args *a)
+{
+	int32_t prio = 0;
+
+	if ((int)a->a[0] < 0)
+		return -EINVAL;
+	return mm_copy_out(&t->proc->mm, a->a[1], &prio, sizeof(prio));
+}
+
+long sys_sched_setscheduler(struct task *t, const struct sbx_syscall_args *a)
+{
+	int policy = (int)a->a[1] & ~0x40000000; /* SCHED_RESET_ON_FORK */
+	int32_t prio;
+
+	if ((int)a->a[0] < 0 || policy < 0 || policy > 6 || policy == 4)
+		return -EINVAL;
+	if (mm_copy_in(&t->proc->mm, &prio, a->a[2], sizeof(prio)))
+		return -EFAULT;
+	if (policy == 1 || policy == 2 || policy == 6)
+		return -EPERM; /* real-time policies: not granted in a sandbox */
+	return prio == 0 ? 0 : -EINVAL;
+}
+
+long sys_sched_get_priority_max(struct task *t, const struct sbx_syscall_args *a)
+{
+	int policy = (int)a->a[0];
+
+	if (policy == 1 || policy == 2)
+		return 99;
+	return policy == 0 || policy == 3 || policy == 5 || policy == 6 ? 0 : -EINVAL;
+}
+
+long sys_sched_get_priority_min(struct task *t, const struct sbx_syscall_args *a)
+{
+	int policy = (int)a->a[0];
+
+	if (policy == 1 || policy == 2)
+		return 1;
+	return policy == 0 || policy == 3 || policy == 5 || policy == 6 ? 0 : -EINVAL;
+}
+
+long sys_getpriority(struct task *t, const struct sbx_syscall_args *a)
+{
+	if ((int)a->a[0] < 0 || (int)a->a[0] > 2)
+		return -EINVAL;
+	return 20 - t->proc->nice; /* the syscall's 40..1 encoding of nice */
+}
+
+long sys_setpriority(struct task *t, const struct sbx_syscall_args *a)
+{
+	int nice = (int)a->a[2];
+
+	if ((int)a->a[0] < 0 || (int)a->a[0] > 2)
+		return -EINVAL;
+	if (nice < -20)
+		nice = -20;
+	if (nice > 19)
+		nice = 19;
+	if (nice < t->proc->nice && t->proc->uid != 0)
+		return -EACCES;
+	t->proc->nice = nice;
+	return 0;
+}
+
+long sys_mincore(struct task *t, const struct sbx_syscall_args *a)
+{
+	struct mm *mm = &t->proc->mm;
+	uint64_t addr = a->a[0], len = PAGE_UP(a->a[1]), pages;
+	uint8_t one[256];
+	long r = 0;
+
+	if (addr & (PAGE_SIZE - 1))
+		return -EINVAL;
+	if (addr + len < addr)
+		return -ENOMEM;
+	/* every mapped page counts as resident: the answer programs act on */
+	for (uint64_t at = addr; at < addr + len; at += PAGE_SIZE) {
+		pthread_mutex_lock(&mm->lock);
+		bool mapped = mm_find_vma(mm, at) != NULL;
+		pthread_mutex_unlock(&mm->lock);
+
+		if (!mapped)
+			return -ENOMEM;
+	}
+	memset(one, 1, sizeof(one));
+	pages = len / PAGE_SIZE;
+	for (uint64_t done = 0; done < pages && !r; done += sizeof(one)) {
+		size_t n = pages - done < sizeof(one) ? pages - done : sizeof(one);
+
+		r = mm_copy_out(mm, a->a[2] + done, one, n);
+	}
+	return r;
+}

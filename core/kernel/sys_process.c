@@ -175,6 +175,7 @@ static struct process *new_child(struct task *t, uint64_t flags, int exit_signal
 	c->gid = p->gid;
 	c->umask = p->umask;
 	c->dumpable = p->dumpable;
+	c->nice = p->nice;
 	c->no_new_privs = p->no_new_privs;
 	c->exit_signal = exit_signal;
 	c->task = ct;
