@@ -181,96 +181,80 @@ static long copy_iov(struct task *t, uint64_t uiov, uint64_t cnt,
 	return total > MAX_RW_COUNT ? (long)MAX_RW_COUNT : (long)total;
 }
 
-/* writev gathers into one host write so a line is written atomically. */
-long sys_writev(struct task *t, const struct sbx_syscall_args *a)
+/*
+ * vec_prepare - the common start of readv and writev: the file (checked
+ * for the direction), the iovec array, and a bounce buffer for the whole
+ * transfer (one host call, so a writev'd line stays atomic).
+ * Return: the transfer length, or -errno with nothing held.
+ */
+static long vec_prepare(struct task *t, const struct sbx_syscall_args *a,
+			bool wr, struct file **f, struct iovec **iov, char **b)
 {
-	struct file *f = get(t, a->a[0]);
-	struct iovec *iov = NULL;
-	long total, r;
-	char *b = NULL;
-	size_t at = 0;
+	long total;
 
-	if (!f)
+	*f = get(t, a->a[0]);
+	if (!*f)
 		return -EBADF;
-	r = writable(f) ? 0 : -EBADF;
-	if (r)
-		goto out_put;
-	total = r = copy_iov(t, a->a[1], a->a[2], &iov);
-	if (r < 0)
-		goto out_put;
+	total = (wr ? writable(*f) : readable(*f)) ? 0 : -EBADF;
+	if (!total)
+		total = copy_iov(t, a->a[1], a->a[2], iov);
+	if (total < 0) {
+		file_put(*f);
+		return total;
+	}
 	if (total > BOUNCE_MAX)
 		total = BOUNCE_MAX;
-	b = malloc((size_t)total + 1);
-	r = -ENOMEM;
-	if (!b)
-		goto out_free;
-	for (uint64_t i = 0; i < a->a[2] && at < (size_t)total; i++) {
-		size_t n = iov[i].iov_len;
-
-		if (n > (size_t)total - at)
-			n = (size_t)total - at;
-		if (mm_copy_in(&t->proc->mm, b + at, (uint64_t)iov[i].iov_base, n)) {
-			r = -EFAULT;
-			goto out_free;
-		}
-		at += n;
+	*b = malloc((size_t)total + 1);
+	if (!*b) {
+		free(*iov);
+		file_put(*f);
+		return -ENOMEM;
 	}
-	r = wait_host_fd(t, f, POLLOUT);
-	if (!r)
-		r = f->ops->write ? f->ops->write(f, b, at, -1) : -EINVAL;
-	if (r < 0)
-		r = broken_pipe(t, r);
-out_free:
+	return total;
+}
+
+static void vec_done(struct file *f, struct iovec *iov, char *b)
+{
 	free(b);
 	free(iov);
-out_put:
 	file_put(f);
+}
+
+long sys_writev(struct task *t, const struct sbx_syscall_args *a)
+{
+	struct iovec *iov;
+	struct file *f;
+	char *b;
+	long total = vec_prepare(t, a, true, &f, &iov, &b), r;
+
+	if (total < 0)
+		return total;
+	r = mm_gather(&t->proc->mm, b, iov, a->a[2], (size_t)total);
+	if (!r)
+		r = wait_host_fd(t, f, POLLOUT);
+	if (!r)
+		r = f->ops->write ? f->ops->write(f, b, (size_t)total, -1) : -EINVAL;
+	if (r < 0)
+		r = broken_pipe(t, r);
+	vec_done(f, iov, b);
 	return r;
 }
 
 long sys_readv(struct task *t, const struct sbx_syscall_args *a)
 {
-	struct file *f = get(t, a->a[0]);
-	struct iovec *iov = NULL;
-	long total, r;
-	char *b = NULL;
-	ssize_t n;
-	size_t at = 0;
+	struct iovec *iov;
+	struct file *f;
+	char *b;
+	long total = vec_prepare(t, a, false, &f, &iov, &b), r;
 
-	if (!f)
-		return -EBADF;
-	r = readable(f) ? 0 : -EBADF;
-	if (r)
-		goto out_put;
-	total = r = copy_iov(t, a->a[1], a->a[2], &iov);
-	if (r < 0)
-		goto out_put;
-	if (total > BOUNCE_MAX)
-		total = BOUNCE_MAX;
-	b = malloc((size_t)total + 1);
-	r = -ENOMEM;
-	if (!b)
-		goto out_free;
-	n = wait_host_fd(t, f, POLLIN);
-	if (!n)
-		n = f->ops->read ? f->ops->read(f, b, (size_t)total, -1) : -EINVAL;
-	r = n;
-	for (uint64_t i = 0; i < a->a[2] && n > 0 && at < (size_t)n; i++) {
-		size_t c = iov[i].iov_len;
-
-		if (c > (size_t)n - at)
-			c = (size_t)n - at;
-		if (mm_copy_out(&t->proc->mm, (uint64_t)iov[i].iov_base, b + at, c)) {
-			r = -EFAULT;
-			break;
-		}
-		at += c;
-	}
-out_free:
-	free(b);
-	free(iov);
-out_put:
-	file_put(f);
+	if (total < 0)
+		return total;
+	r = wait_host_fd(t, f, POLLIN);
+	if (!r)
+		r = f->ops->read ? f->ops->read(f, b, (size_t)total, -1) : -EINVAL;
+	if (r > 0 && mm_scatter(&t->proc->mm, iov, a->a[2], b, (size_t)r))
+		r = -EFAULT;
+	vec_done(f, iov, b);
 	return r;
 }
 

@@ -8,6 +8,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -165,7 +166,7 @@ static long msg(struct task *t, const struct sbx_syscall_args *a, bool send_)
 {
 	struct k_msghdr m;
 	struct iovec *iov;
-	size_t total = 0, at = 0;
+	size_t total = 0;
 	char *b = NULL;
 	struct file *f;
 	long h, r;
@@ -183,8 +184,13 @@ static long msg(struct task *t, const struct sbx_syscall_args *a, bool send_)
 		free(iov);
 		return -EFAULT;
 	}
-	for (size_t i = 0; i < m.iovlen; i++)
+	for (size_t i = 0; i < m.iovlen; i++) {
+		if (iov[i].iov_len > SSIZE_MAX - total) {
+			free(iov);
+			return -EINVAL;
+		}
 		total += iov[i].iov_len;
+	}
 	if (total > MAX_IO)
 		total = MAX_IO;
 	h = sock(t, a->a[0], &f);
@@ -194,12 +200,8 @@ static long msg(struct task *t, const struct sbx_syscall_args *a, bool send_)
 	}
 	b = malloc(total ? total : 1);
 	r = b ? 0 : -ENOMEM;
-	for (size_t i = 0; send_ && !r && i < m.iovlen && at < total; i++) {
-		size_t n = iov[i].iov_len < total - at ? iov[i].iov_len : total - at;
-
-		r = mm_copy_in(&t->proc->mm, b + at, (uint64_t)iov[i].iov_base, n);
-		at += n;
-	}
+	if (!r && send_)
+		r = mm_gather(&t->proc->mm, b, iov, m.iovlen, total);
 	if (!r) {
 		int flags = (int)a->a[2];
 
@@ -209,23 +211,14 @@ static long msg(struct task *t, const struct sbx_syscall_args *a, bool send_)
 			r = send((int)h, b, total, flags | MSG_NOSIGNAL);
 		else
 			r = recv((int)h, b, total, flags & ~MSG_CMSG_CLOEXEC);
-		if (r < 0)
+		if (r == -1)
 			r = -errno;
 		if (r == -EPIPE && send_ && !(flags & MSG_NOSIGNAL))
 			signal_send(t->proc, SIGPIPE, NULL);
 	}
 	if (!send_ && r > 0) {
-		at = 0;
-		for (size_t i = 0; i < m.iovlen && at < (size_t)r; i++) {
-			size_t n = iov[i].iov_len < (size_t)r - at ? iov[i].iov_len
-								  : (size_t)r - at;
-
-			if (mm_copy_out(&t->proc->mm, (uint64_t)iov[i].iov_base, b + at, n)) {
-				r = -EFAULT;
-				break;
-			}
-			at += n;
-		}
+		if (mm_scatter(&t->proc->mm, iov, m.iovlen, b, (size_t)r))
+			r = -EFAULT;
 		if (r > 0) {
 			m.namelen = 0;
 			m.controllen = 0;

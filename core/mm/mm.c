@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/uio.h>
 
 #include <sbx/platform.h>
 
@@ -767,4 +768,34 @@ int mm_copy_str(struct mm *mm, char *dst, uint64_t src, size_t max)
 	}
 	pthread_mutex_unlock(&mm->lock);
 	return r;
+}
+
+int mm_gather(struct mm *mm, void *dst, const struct iovec *iov, size_t cnt,
+	      size_t len)
+{
+	size_t at = 0;
+
+	for (size_t i = 0; i < cnt && at < len; i++) {
+		size_t n = iov[i].iov_len < len - at ? iov[i].iov_len : len - at;
+
+		if (mm_copy_in(mm, (char *)dst + at, (uint64_t)iov[i].iov_base, n))
+			return -EFAULT;
+		at += n;
+	}
+	return 0;
+}
+
+int mm_scatter(struct mm *mm, const struct iovec *iov, size_t cnt,
+	       const void *src, size_t len)
+{
+	size_t at = 0;
+
+	for (size_t i = 0; i < cnt && at < len; i++) {
+		size_t n = iov[i].iov_len < len - at ? iov[i].iov_len : len - at;
+
+		if (mm_copy_out(mm, (uint64_t)iov[i].iov_base, (const char *)src + at, n))
+			return -EFAULT;
+		at += n;
+	}
+	return 0;
 }

@@ -133,6 +133,16 @@ int mm_copy_out(struct mm *mm, uint64_t dst, const void *src, size_t len);
 /* mm_copy_str - a NUL-terminated string of at most @max bytes with the
  * NUL: length, or -EFAULT, or -ENAMETOOLONG when no NUL in @max. */
 int mm_copy_str(struct mm *mm, char *dst, uint64_t src, size_t max);
+/*
+ * mm_gather / mm_scatter - copy between one core buffer of @len bytes and
+ * the application buffers of an iovec array (already copied in), in order,
+ * stopping after @len bytes.  Return: 0 or -EFAULT.
+ */
+struct iovec;
+int mm_gather(struct mm *mm, void *dst, const struct iovec *iov, size_t cnt,
+	      size_t len);
+int mm_scatter(struct mm *mm, const struct iovec *iov, size_t cnt,
+	       const void *src, size_t len);
 /* mm_poke - write ignoring protection (the ELF loader, stack setup). */
 int mm_poke(struct mm *mm, uint64_t dst, const void *src, size_t len);
 
