@@ -51,10 +51,15 @@ static bool interrupted(struct task *t)
 static long do_poll(struct task *t, struct pollfd *pfd, size_t n, int64_t deadline)
 {
 	struct pollfd *host = calloc(n ? n : 1, sizeof(*host));
+	/* references held over the wait: another thread may close the fds */
+	struct file **held = calloc(n ? n : 1, sizeof(*held));
 	long ready;
 
-	if (!host)
+	if (!host || !held) {
+		free(host);
+		free(held);
 		return -ENOMEM;
+	}
 	for (size_t i = 0; i < n; i++) {
 		struct file *f = pfd[i].fd < 0 ? NULL : fd_get(t->proc->files, pfd[i].fd);
 
@@ -66,6 +71,7 @@ static long do_poll(struct task *t, struct pollfd *pfd, size_t n, int64_t deadli
 			pfd[i].revents = POLLNVAL;
 			continue;
 		}
+		held[i] = f;
 		if (f->host_fd >= 0) {
 			host[i].fd = f->host_fd;
 			host[i].events = pfd[i].events;
@@ -73,7 +79,6 @@ static long do_poll(struct task *t, struct pollfd *pfd, size_t n, int64_t deadli
 			pfd[i].revents = pfd[i].events & (POLLIN | POLLOUT |
 							  POLLRDNORM | POLLWRNORM);
 		}
-		file_put(f); /* the fd table keeps the host fd open meanwhile */
 	}
 	for (;;) {
 		int64_t left = deadline > 0 ? deadline - now_ns() : 0;
@@ -99,6 +104,9 @@ static long do_poll(struct task *t, struct pollfd *pfd, size_t n, int64_t deadli
 			break;
 		}
 	}
+	for (size_t i = 0; i < n; i++)
+		file_put(held[i]);
+	free(held);
 	free(host);
 	return ready;
 }
