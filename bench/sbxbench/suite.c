@@ -38,6 +38,9 @@ static const struct {
 	{ "fork_exit_wait", "fork (#3)", FIG("fork_exit_wait", "us") },
 	{ "fork_exec_wait", "fork and execve (#3) and the file system (#4)",
 	  FIG("fork_exec_wait", "us") },
+	{ "fork_256m", "copy-on-write fork (#3)", FIG("fork_256m", "us") },
+	{ "thread_create_join", "threads (#3)",
+	  FIG("thread_create_join", "us") },
 	{ "tcp_pingpong", "networking (no issue yet) and fork (#3)",
 	  FIG("tcp_pingpong", "ns") },
 };

@@ -5,8 +5,10 @@
  * files only come from the gofer).
  */
 #include <errno.h>
+#include <malloc.h>
 #include <seccomp.h>
 #include <string.h>
+#include <sys/sysinfo.h>
 
 #include "confine.h"
 
@@ -51,6 +53,10 @@ int confine_core(const struct sbx_platform_ops *ops, struct sbx_platform *plat,
 	scmp_filter_ctx ctx;
 	int r = 0;
 
+	/* glibc's malloc reads /sys/devices/system/cpu/online the first time
+	 * it wants a ninth arena (many busy task threads): fix its limit now,
+	 * to what it would compute, so it never opens a file under the filter */
+	mallopt(M_ARENA_MAX, 8 * get_nprocs());
 	ctx = seccomp_init(SCMP_ACT_KILL_PROCESS);
 	if (!ctx)
 		return sbx_error_set(err, ENOMEM, "seccomp_init failed");

@@ -32,6 +32,8 @@ static int be_map(void *as, uint64_t addr, uint64_t len, int prot, int fd,
 {
 	struct process *p = as;
 
+	if (!p->as)
+		return 0; /* not yet made: mm_replay will map it all */
 	return p->k->pops->as_map(p->as, addr, len, prot, fd, off, flags);
 }
 
@@ -39,6 +41,8 @@ static int be_unmap(void *as, uint64_t addr, uint64_t len)
 {
 	struct process *p = as;
 
+	if (!p->as)
+		return 0; /* not yet made: mm_replay will map it all */
 	return p->k->pops->as_unmap(p->as, addr, len);
 }
 
@@ -46,6 +50,8 @@ static int be_protect(void *as, uint64_t addr, uint64_t len, int prot)
 {
 	struct process *p = as;
 
+	if (!p->as)
+		return 0; /* not yet made: mm_replay will map it all */
 	return p->k->pops->as_protect(p->as, addr, len, prot);
 }
 

@@ -5,11 +5,19 @@
  * free.  Allocation never touches pages; the host allocates them on first
  * touch and fallocate(PUNCH_HOLE) gives them back, so freed memory reads as
  * zero when it is handed out again.
+ *
+ * Pages shared by several VMAs (copy-on-write after fork, MAP_SHARED
+ * anonymous memory inherited by a child) carry a count of their extra
+ * references in a sparse array, one uint32_t per page, zero for the usual
+ * single owner: memfile_unref frees a page only when its last owner lets
+ * go.  The counts change with atomics, so address spaces sharing pages need
+ * no common lock.
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -27,6 +35,7 @@ static struct {
 	uint64_t size;
 	struct extent *free;
 	size_t n_free, cap_free;
+	uint32_t *extra; /* per page: references beyond the first */
 	pthread_mutex_t lock;
 } mf = { .fd = -1, .lock = PTHREAD_MUTEX_INITIALIZER };
 
@@ -43,6 +52,14 @@ int memfile_init(uint64_t size)
 		       MAP_SHARED | MAP_NORESERVE, mf.fd, 0);
 	if (mf.base == MAP_FAILED)
 		goto out_close;
+	/* sparse like the file: only pages of counts ever shared cost */
+	mf.extra = mmap(NULL, size / 4096 * sizeof(uint32_t),
+			PROT_READ | PROT_WRITE,
+			MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (mf.extra == MAP_FAILED) {
+		mf.extra = NULL;
+		goto out_unmap;
+	}
 	mf.free = malloc(sizeof(*mf.free) * 16);
 	if (!mf.free) {
 		errno = ENOMEM;
@@ -56,6 +73,9 @@ int memfile_init(uint64_t size)
 
 out_unmap:
 	err = errno;
+	if (mf.extra)
+		munmap(mf.extra, size / 4096 * sizeof(uint32_t));
+	mf.extra = NULL;
 	munmap(mf.base, size);
 	errno = err;
 out_close:
@@ -70,6 +90,8 @@ void memfile_fini(void)
 	if (mf.fd < 0)
 		return;
 	munmap(mf.base, mf.size);
+	munmap(mf.extra, mf.size / 4096 * sizeof(uint32_t));
+	mf.extra = NULL;
 	close(mf.fd);
 	free(mf.free);
 	mf.free = NULL;
@@ -172,22 +194,29 @@ void memfile_free(uint64_t off, uint64_t len)
 	pthread_mutex_unlock(&mf.lock);
 }
 
+uint64_t memfile_next_data(uint64_t off, uint64_t end)
+{
+	off_t r = off < end ? lseek(mf.fd, (off_t)off, SEEK_DATA) : -1;
+
+	return r < 0 || (uint64_t)r > end ? end : (uint64_t)r;
+}
+
+uint64_t memfile_next_hole(uint64_t off, uint64_t end)
+{
+	off_t r = off < end ? lseek(mf.fd, (off_t)off, SEEK_HOLE) : -1;
+
+	return r < 0 || (uint64_t)r > end ? end : (uint64_t)r;
+}
+
 int memfile_copy(uint64_t dst, uint64_t src, uint64_t len)
 {
-	uint64_t at = src, end = src + len;
+	uint64_t end = src + len, data, hole;
 
-	while (at < end) {
-		off_t data = lseek(mf.fd, (off_t)at, SEEK_DATA);
-		off_t hole;
-
-		if (data < 0 || (uint64_t)data >= end)
-			break; /* only holes left */
-		hole = lseek(mf.fd, data, SEEK_HOLE);
-		if (hole < 0 || (uint64_t)hole > end)
-			hole = (off_t)end;
-		memcpy(mf.base + dst + ((uint64_t)data - src), mf.base + data,
+	for (data = memfile_next_data(src, end); data < end;
+	     data = memfile_next_data(hole, end)) {
+		hole = memfile_next_hole(data, end);
+		memcpy(mf.base + dst + (data - src), mf.base + data,
 		       (size_t)(hole - data));
-		at = (uint64_t)hole;
 	}
 	return 0;
 }
@@ -210,4 +239,49 @@ int memfile_try_extend(uint64_t end, uint64_t len)
 	}
 	pthread_mutex_unlock(&mf.lock);
 	return ret;
+}
+
+/* ---- shared pages ---- */
+
+void memfile_share(uint64_t off, uint64_t len)
+{
+	for (uint64_t pg = off / 4096; pg < (off + len) / 4096; pg++)
+		__atomic_add_fetch(&mf.extra[pg], 1, __ATOMIC_RELAXED);
+}
+
+bool memfile_page_shared(uint64_t off)
+{
+	return __atomic_load_n(&mf.extra[off / 4096], __ATOMIC_ACQUIRE) != 0;
+}
+
+/* unref_page - drop one reference; true when it was the last one.  Only an
+ * owner can add references (by forking), so a count seen as zero by its
+ * owner cannot rise behind its back. */
+static bool unref_page(uint64_t pg)
+{
+	uint32_t v = __atomic_load_n(&mf.extra[pg], __ATOMIC_ACQUIRE);
+
+	while (v) {
+		if (__atomic_compare_exchange_n(&mf.extra[pg], &v, v - 1, false,
+						__ATOMIC_ACQ_REL,
+						__ATOMIC_ACQUIRE))
+			return false;
+	}
+	return true;
+}
+
+void memfile_unref(uint64_t off, uint64_t len)
+{
+	uint64_t run = 0, pg, end = (off + len) / 4096;
+
+	/* free the pages whose last reference this was, in runs */
+	for (pg = off / 4096; pg < end; pg++) {
+		if (unref_page(pg)) {
+			run++;
+			continue;
+		}
+		memfile_free((pg - run) * 4096, run * 4096);
+		run = 0;
+	}
+	memfile_free((pg - run) * 4096, run * 4096);
 }

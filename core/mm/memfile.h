@@ -8,6 +8,7 @@
 #ifndef SBX_MM_MEMFILE_H
 #define SBX_MM_MEMFILE_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #define MEMFILE_DEFAULT_SIZE (64ULL << 30) /* sparse: costs nothing unused */
@@ -34,7 +35,23 @@ void memfile_zero(uint64_t off, uint64_t len);
  * untouched memory stays unallocated).  Return: 0 or -errno. */
 int memfile_copy(uint64_t dst, uint64_t src, uint64_t len);
 
+/* memfile_next_data / memfile_next_hole - the first byte at or after @off
+ * that holds data (or is a hole), page granular; @end when none before. */
+uint64_t memfile_next_data(uint64_t off, uint64_t end);
+uint64_t memfile_next_hole(uint64_t off, uint64_t end);
+
 /* memfile_try_extend - grow the extent ending at @end by @len in place. */
 int memfile_try_extend(uint64_t end, uint64_t len);
+
+/*
+ * Shared pages (fork's copy-on-write, MAP_SHARED anonymous memory in a
+ * child).  memfile_share adds a reference to every page of a range;
+ * memfile_unref drops one and frees the pages that had no other;
+ * memfile_page_shared tells whether a page has more than one owner.  A
+ * range that was never shared may still be released with memfile_free.
+ */
+void memfile_share(uint64_t off, uint64_t len);
+void memfile_unref(uint64_t off, uint64_t len);
+bool memfile_page_shared(uint64_t off);
 
 #endif

@@ -10,6 +10,13 @@
  * hands each half its part, and an unmapped part is freed.  Adjacent VMAs
  * merge only when their file offsets are contiguous, so the platform's
  * mappings never need to change on a merge.
+ *
+ * Fork is copy-on-write: the child's VMAs name the parent's memory-file
+ * pages (the memory file counts the extra owners), both sides are marked
+ * VMA_COW and mapped without write access.  A write fault (or a core copy
+ * into the range) then either takes the pages back in place, when no one
+ * else holds them any more, or copies a chunk to fresh pages; ranges that
+ * were never touched are not shared at all: the child gets fresh memory.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -25,6 +32,10 @@
 #include "mm.h"
 
 #define STACK_GUARD_GAP (256 * PAGE_SIZE) /* as Linux's stack_guard_gap */
+#define COW_CHUNK (16 * PAGE_SIZE) /* copied per fault: sequential writers
+				      fault once per 64 KiB, not per page */
+#define FORK_HOLE_MERGE (16 * PAGE_SIZE) /* smaller holes between touched
+					    runs are shared too (fewer VMAs) */
 
 /* ---- VMA array ---- */
 
@@ -120,11 +131,22 @@ static uint64_t accounted(const struct vma *v)
 	return v->prot != PROT_NONE ? v->end - v->start : 0;
 }
 
-/* release - give back the memory a VMA owns (special ones own none). */
+/* release - give back the memory a VMA owns (special ones own none);
+ * pages another address space still holds stay with it. */
 static void release(const struct vma *v)
 {
-	if (!(v->flags & VMA_SPECIAL))
+	if (v->flags & VMA_SPECIAL)
+		return;
+	if (v->flags & (VMA_COW | VMA_SHARED))
+		memfile_unref(v->off, v->end - v->start);
+	else
 		memfile_free(v->off, v->end - v->start);
+}
+
+/* host_prot - what the platform maps: copy-on-write pages read-only. */
+static int host_prot(const struct vma *v)
+{
+	return v->flags & VMA_COW ? v->prot & ~PROT_WRITE : v->prot;
 }
 
 /* insert - put @v (whose range is free) in order; room is reserved. */
@@ -181,35 +203,104 @@ void mm_destroy(struct mm *mm)
 	pthread_mutex_destroy(&mm->lock);
 }
 
+/*
+ * fork_private - give @dst its view of @src's private VMA @i: the touched
+ * runs shared copy-on-write (and marked so in @src, write-protected
+ * through its backend), untouched runs as fresh memory.  Return: 0 or
+ * -ENOMEM; *@next is the index of the VMA after the ones @i became.
+ */
+static int fork_private(struct mm *dst, struct mm *src, size_t i, size_t *next)
+{
+	struct vma v = src->v[i];
+	uint64_t at = v.start;
+
+#define OFF(addr) (v.off + ((addr) - v.start))
+#define VA(o) (v.start + ((o) - v.off))
+	while (at < v.end) {
+		uint64_t d = VA(memfile_next_data(OFF(at), OFF(v.end))), e;
+		struct vma c = v;
+		int r;
+
+		if (d > at) {
+			/* untouched: the child's own fresh pages */
+			c.start = at;
+			c.end = d;
+			c.flags &= ~VMA_COW;
+			if (reserve(dst, 1) || memfile_alloc(d - at, &c.off))
+				return -ENOMEM;
+			dst->v[dst->n++] = c;
+			at = d;
+			continue;
+		}
+		/* a touched run, extended over holes too short to matter */
+		e = at;
+		for (;;) {
+			e = VA(memfile_next_hole(OFF(e), OFF(v.end)));
+			if (e >= v.end)
+				break;
+			d = VA(memfile_next_data(OFF(e), OFF(v.end)));
+			if (d - e >= FORK_HOLE_MERGE)
+				break;
+			e = d;
+		}
+		if (reserve(dst, 1) || reserve(src, 2))
+			return -ENOMEM;
+		c.start = at;
+		c.end = e;
+		c.off = v.off + (at - v.start);
+		c.flags |= VMA_COW;
+		memfile_share(c.off, e - at);
+		dst->v[dst->n++] = c;
+		if (!(v.flags & VMA_COW)) {
+			split_at(src, at);
+			split_at(src, e);
+			mm_find_vma(src, at)->flags |= VMA_COW;
+			if (v.prot & PROT_WRITE) {
+				r = src->be.protect(src->be.as, at, e - at,
+						    v.prot & ~PROT_WRITE);
+				if (r)
+					return r;
+			}
+		}
+		at = e;
+	}
+#undef OFF
+#undef VA
+	*next = first_above(src, v.end - 1) + 1;
+	return 0;
+}
+
 int mm_fork(struct mm *dst, struct mm *src)
 {
+	size_t i = 0;
 	int r = 0;
 
 	pthread_mutex_lock(&src->lock);
-	if (reserve(dst, src->n)) {
-		r = -ENOMEM;
-		goto out;
-	}
-	for (size_t i = 0; i < src->n; i++) {
+	while (i < src->n) {
 		struct vma v = src->v[i];
-		uint64_t len = v.end - v.start;
 
-		if (!(v.flags & VMA_SPECIAL)) {
-			/* MAP_SHARED anonymous memory is copied too: sharing it
-			 * across fork needs reference-counted extents (todo) */
-			r = memfile_alloc(len, &v.off);
+		if (!(v.flags & (VMA_SPECIAL | VMA_SHARED))) {
+			r = fork_private(dst, src, i, &i);
 			if (r)
-				goto out;
-			memfile_copy(v.off, src->v[i].off, len);
+				break;
+			continue;
 		}
+		if (reserve(dst, 1)) {
+			r = -ENOMEM;
+			break;
+		}
+		if (v.flags & VMA_SHARED)
+			memfile_share(v.off, v.end - v.start);
 		dst->v[dst->n++] = v;
+		i++;
 	}
+	merge_around(src, 0, src->user_max);
+	merge_around(dst, 0, dst->user_max);
 	dst->committed = src->committed;
 	dst->brk_start = src->brk_start;
 	dst->brk = src->brk;
 	dst->mmap_base = src->mmap_base;
 	dst->stack_max = src->stack_max;
-out:
 	pthread_mutex_unlock(&src->lock);
 	return r;
 }
@@ -221,7 +312,7 @@ int mm_replay(struct mm *mm)
 	pthread_mutex_lock(&mm->lock);
 	for (size_t i = 0; i < mm->n && !r; i++)
 		r = mm->be.map(mm->be.as, mm->v[i].start,
-			       mm->v[i].end - mm->v[i].start, mm->v[i].prot,
+			       mm->v[i].end - mm->v[i].start, host_prot(&mm->v[i]),
 			       memfile_fd(), mm->v[i].off, SBX_MAP_SHARED);
 	pthread_mutex_unlock(&mm->lock);
 	return r;
@@ -304,7 +395,7 @@ int mm_get_unmapped(struct mm *mm, uint64_t hint, uint64_t len, uint64_t *out)
 static int map_anon(struct mm *mm, uint64_t addr, uint64_t len, int prot,
 		    unsigned vflags)
 {
-	struct vma v = { addr, addr + len, prot, vflags, 0 };
+	struct vma v = { addr, addr + len, prot, vflags & ~VMA_COW, 0 };
 	uint64_t charge = accounted(&v);
 	size_t i;
 	int r;
@@ -440,7 +531,22 @@ int mm_protect(struct mm *mm, uint64_t addr, uint64_t len, int prot)
 		goto out;
 	if (split_at(mm, addr) || split_at(mm, end))
 		goto out;
-	r = mm->be.protect(mm->be.as, addr, len, prot);
+	for (i = first_above(mm, addr); i < mm->n && mm->v[i].start < end; i++)
+		if (mm->v[i].flags & VMA_COW)
+			break;
+	if (i < mm->n && mm->v[i].start < end) {
+		/* copy-on-write parts stay read-only: one call per VMA */
+		for (r = 0, i = first_above(mm, addr);
+		     i < mm->n && mm->v[i].start < end && !r; i++) {
+			struct vma n = mm->v[i];
+
+			n.prot = prot;
+			r = mm->be.protect(mm->be.as, n.start, n.end - n.start,
+					   host_prot(&n));
+		}
+	} else {
+		r = mm->be.protect(mm->be.as, addr, len, prot);
+	}
 	if (r)
 		goto out;
 	for (i = first_above(mm, addr); i < mm->n && mm->v[i].start < end; i++)
@@ -458,13 +564,20 @@ int mm_zero(struct mm *mm, uint64_t addr, uint64_t len)
 	int r = 0;
 
 	pthread_mutex_lock(&mm->lock);
-	for (size_t i = first_above(mm, addr); i < mm->n && mm->v[i].start < end; i++) {
+	for (size_t i = first_above(mm, addr);
+	     i < mm->n && mm->v[i].start < end && !r; i++) {
 		struct vma *v = &mm->v[i];
 		uint64_t s = v->start > addr ? v->start : addr;
 		uint64_t e = v->end < end ? v->end : end;
 
 		if (v->flags & (VMA_SHARED | VMA_SPECIAL))
 			continue; /* shared memory keeps its contents */
+		if (v->flags & VMA_COW) {
+			/* the pages may be another's: take fresh ones */
+			r = map_anon(mm, s, e - s, v->prot, v->flags);
+			i = first_above(mm, s);
+			continue;
+		}
 		memfile_zero(v->off + (s - v->start), e - s);
 	}
 	pthread_mutex_unlock(&mm->lock);
@@ -489,7 +602,7 @@ static int move_range(struct mm *mm, uint64_t old, uint64_t len, uint64_t new)
 		struct vma *v = &mm->v[j];
 
 		r = mm->be.map(mm->be.as, new + (v->start - old), v->end - v->start,
-			       v->prot, memfile_fd(), v->off, SBX_MAP_SHARED);
+			       host_prot(v), memfile_fd(), v->off, SBX_MAP_SHARED);
 		if (r)
 			return r;
 	}
@@ -524,7 +637,7 @@ static int same_run(struct mm *mm, uint64_t addr, uint64_t len)
 
 	for (size_t j = i; j < mm->n && at < addr + len; j++) {
 		if (mm->v[j].start > at || mm->v[j].prot != mm->v[i].prot ||
-		    mm->v[j].flags != mm->v[i].flags)
+		    ((mm->v[j].flags ^ mm->v[i].flags) & ~VMA_COW))
 			return 0;
 		at = mm->v[j].end;
 	}
@@ -649,17 +762,111 @@ out:
 	return new_brk;
 }
 
-/* ---- faults ---- */
+/* ---- faults and copy-on-write ---- */
+
+/*
+ * alloc_after - @len fresh bytes for the range starting at @addr, placed
+ * right after the memory-file extent of the VMA ending at @addr when
+ * possible, so that the two can merge (sequential writers after fork end
+ * with one VMA, not one per chunk).
+ */
+static int alloc_after(struct mm *mm, uint64_t addr, uint64_t len,
+		       uint64_t *off)
+{
+	struct vma *prev = addr ? mm_find_vma(mm, addr - 1) : NULL;
+
+	if (prev && !(prev->flags & (VMA_COW | VMA_SHARED | VMA_SPECIAL))) {
+		uint64_t end = prev->off + (prev->end - prev->start);
+
+		if (memfile_try_extend(end, len) == 0) {
+			*off = end;
+			return 0;
+		}
+	}
+	return memfile_alloc(len, off);
+}
+
+/*
+ * make_private - make [lo, hi), page aligned inside one VMA_COW VMA, private:
+ * in place when no other address space holds any of its pages, else by
+ * copying them to fresh pages.  Return: 0 or -errno.
+ */
+static int make_private(struct mm *mm, uint64_t lo, uint64_t hi)
+{
+	struct vma *v = mm_find_vma(mm, lo);
+	uint64_t off = v->off + (lo - v->start), len = hi - lo, fresh = 0;
+	bool shared = false;
+	int r;
+
+	for (uint64_t a = 0; a < len && !shared; a += PAGE_SIZE)
+		shared = memfile_page_shared(off + a);
+	if (reserve(mm, 2))
+		return -ENOMEM;
+	if (shared) {
+		r = alloc_after(mm, lo, len, &fresh);
+		if (r)
+			return r;
+		memfile_copy(fresh, off, len);
+	}
+	split_at(mm, lo);
+	split_at(mm, hi);
+	v = mm_find_vma(mm, lo);
+	if (shared)
+		r = mm->be.map(mm->be.as, lo, len, v->prot, memfile_fd(), fresh,
+			       SBX_MAP_SHARED);
+	else
+		r = mm->be.protect(mm->be.as, lo, len, v->prot);
+	if (r) {
+		if (shared)
+			memfile_free(fresh, len);
+		return r;
+	}
+	if (shared) {
+		memfile_unref(off, len);
+		v->off = fresh;
+	}
+	v->flags &= ~VMA_COW;
+	merge_around(mm, lo, hi);
+	return 0;
+}
+
+/*
+ * cow_fault - a write to copy-on-write page @addr of @v.  Pages that are
+ * ours alone are taken back as one run (after the child of a fork+exec
+ * lets go, one fault gives the whole VMA back); shared ones are copied a
+ * chunk at a time.
+ */
+static int cow_fault(struct mm *mm, struct vma *v, uint64_t addr)
+{
+	uint64_t lo = PAGE_DOWN(addr), hi = lo + PAGE_SIZE;
+
+#define SHARED(a) memfile_page_shared(v->off + ((a) - v->start))
+	if (!SHARED(lo)) {
+		while (lo > v->start && !SHARED(lo - PAGE_SIZE))
+			lo -= PAGE_SIZE;
+		while (hi < v->end && !SHARED(hi))
+			hi += PAGE_SIZE;
+	} else {
+		hi = v->end - lo < COW_CHUNK ? v->end : lo + COW_CHUNK;
+	}
+#undef SHARED
+	return make_private(mm, lo, hi);
+}
 
 int mm_fault(struct mm *mm, uint64_t addr, unsigned access, int *si_code)
 {
-	(void)access; /* not needed until copy-on-write */
 	struct vma *v;
 	size_t i;
 	int r = -EFAULT;
 
 	pthread_mutex_lock(&mm->lock);
 	v = mm_find_vma(mm, addr);
+	if (v && (v->flags & VMA_COW) && (v->prot & PROT_WRITE) &&
+	    (!access || (access & SBX_ACCESS_WRITE))) {
+		/* the only fault a readable mapped COW page can take */
+		r = cow_fault(mm, v, addr);
+		goto out;
+	}
 	if (v) {
 		/* mappings mirror the VMAs, so a fault inside one is a
 		 * protection violation */
@@ -711,6 +918,12 @@ static int xfer(struct mm *mm, uint64_t addr, void *buf, size_t len, int check,
 			break;
 		}
 		n = v->end - addr < len ? v->end - addr : len;
+		if (to_app && (v->flags & VMA_COW)) {
+			r = make_private(mm, PAGE_DOWN(addr), PAGE_UP(addr + n));
+			if (r)
+				break;
+			continue; /* the VMAs have changed: look again */
+		}
 		if (to_app)
 			memcpy(memfile_ptr(v->off + (addr - v->start)), p, n);
 		else

@@ -28,6 +28,11 @@
 #define VMA_GROWSDOWN	(1u << 1) /* stack: grows on faults just below */
 #define VMA_SPECIAL	(1u << 2) /* core-owned page ([vvar]): not freed,
 				     not zeroed, never writable */
+#define VMA_COW		(1u << 3) /* private pages that may be shared with
+				     another address space since a fork:
+				     mapped without write access; the first
+				     write copies them (or takes them back
+				     when no one else holds them) */
 
 struct vma {
 	uint64_t start, end; /* [start, end) */
@@ -64,9 +69,12 @@ void mm_destroy(struct mm *mm);
 
 /*
  * mm_fork - make @dst (initialised, empty, with its own backend) a copy of
- * @src for fork: the same VMAs with copies of their memory (only the pages
- * that hold data are copied); special pages are shared.  No backend calls:
- * the child's thread maps everything with mm_replay.  Return: 0 or -ENOMEM.
+ * @src for fork, copy-on-write: private pages that hold data are shared
+ * and both sides' VMAs become VMA_COW (@src's are write-protected through
+ * its backend, so call this on @src's thread); untouched ranges get fresh
+ * memory in @dst; MAP_SHARED and special pages are shared.  @dst gets no
+ * backend calls: its thread maps everything with mm_replay.
+ * Return: 0 or -ENOMEM.
  */
 int mm_fork(struct mm *dst, struct mm *src);
 /* mm_replay - map every VMA through the backend (a new address space). */
@@ -117,8 +125,8 @@ int64_t mm_remap(struct mm *mm, uint64_t old_addr, uint64_t old_len,
 uint64_t mm_brk(struct mm *mm, uint64_t new_brk);
 
 /*
- * mm_fault - handle a fault at @addr: grow a stack, or say why it is a
- * real fault.  Return: 0 when handled (retry), or -EFAULT with *@si_code
+ * mm_fault - handle a fault at @addr: break copy-on-write, grow a stack,
+ * or say why it is a real fault.  Return: 0 when handled (retry), or -EFAULT with *@si_code
  * set to SEGV_MAPERR or SEGV_ACCERR.
  */
 int mm_fault(struct mm *mm, uint64_t addr, unsigned access, int *si_code);

@@ -138,7 +138,7 @@ cases() {
 		check_pipe "$name big 1 MiB | wc -c" 1048576 "$p"
 		check_pipe "$name big 5000001 | wc -c" 5000001 "$p"
 		;;
-	memory | badargs | time | fs | proc | timers | ids)
+	memory | badargs | time | fs | proc | timers | ids | forkmem)
 		check "$name" "$p"
 		;;
 	*)

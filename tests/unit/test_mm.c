@@ -277,6 +277,107 @@ START_TEST(test_mm_special_pages)
 }
 END_TEST
 
+/* ---- fork: copy-on-write and shared memory ---- */
+
+static struct mm child;
+
+static void fork_child(void)
+{
+	struct mm_backend be = { NULL, fake_map, fake_unmap, fake_protect };
+
+	mm_init(&child, 0x10000, 0x7f0000000000ULL, 0, &be);
+	ck_assert_int_eq(mm_fork(&child, &mm), 0);
+}
+
+static char peek(struct mm *m, uint64_t addr)
+{
+	char c = 0x55;
+
+	ck_assert_int_eq(mm_copy_in(m, &c, addr, 1), 0);
+	return c;
+}
+
+/* all_free - nothing leaked: the whole memory file is one free extent */
+static void assert_all_free(void)
+{
+	uint64_t off;
+
+	ck_assert_int_eq(memfile_alloc(1ULL << 32, &off), 0);
+	memfile_free(off, 1ULL << 32);
+}
+
+START_TEST(test_mm_fork_cow)
+{
+	int code;
+
+	ck_assert_int_eq(mm_map_anon(&mm, BASE, 64 * P, PROT_READ | PROT_WRITE, 0), 0);
+	for (int i = 0; i < 4; i++)
+		ck_assert_int_eq(mm_copy_out(&mm, BASE + i * P, "abcd" + i, 1), 0);
+	n_protect = 0;
+	fork_child();
+	/* the touched run is shared, the untouched rest is the child's own */
+	ck_assert_uint_eq(child.n, 2);
+	ck_assert(child.v[0].flags & VMA_COW);
+	ck_assert_uint_eq(child.v[0].end, BASE + 4 * P);
+	ck_assert(!(child.v[1].flags & VMA_COW));
+	ck_assert(mm.v[0].flags & VMA_COW);
+	ck_assert_int_eq(n_protect, 1); /* the parent's run, write-protected */
+	ck_assert_int_eq(peek(&child, BASE + 2 * P), 'c');
+
+	/* a core write into the parent copies; the child keeps the old byte */
+	ck_assert_int_eq(mm_copy_out(&mm, BASE, "X", 1), 0);
+	ck_assert_int_eq(peek(&mm, BASE), 'X');
+	ck_assert_int_eq(peek(&child, BASE), 'a');
+	/* a write fault in the child copies the rest of the run */
+	ck_assert_int_eq(mm_fault(&child, BASE + P, SBX_ACCESS_WRITE, &code), 0);
+	ck_assert(!(mm_find_vma(&child, BASE + P)->flags & VMA_COW));
+	ck_assert_int_eq(mm_copy_out(&child, BASE + P, "Y", 1), 0);
+	ck_assert_int_eq(peek(&mm, BASE + P), 'b');
+	/* the parent is now alone with its pages: taken back in place */
+	ck_assert_int_eq(mm_fault(&mm, BASE + 2 * P, SBX_ACCESS_WRITE, &code), 0);
+	ck_assert(!(mm_find_vma(&mm, BASE + 3 * P)->flags & VMA_COW));
+	ck_assert_int_eq(peek(&mm, BASE + 3 * P), 'd');
+	/* a read fault on a COW page is a real fault */
+	mm_destroy(&child);
+	fork_child();
+	ck_assert_int_eq(mm_fault(&child, BASE + 2 * P, SBX_ACCESS_EXEC, &code),
+			 -EFAULT);
+	ck_assert_int_eq(code, SEGV_ACCERR);
+	/* MADV_DONTNEED in the child does not zero the parent */
+	ck_assert_int_eq(mm_zero(&child, BASE, 4 * P), 0);
+	ck_assert_int_eq(peek(&child, BASE + 3 * P), 0);
+	ck_assert_int_eq(peek(&mm, BASE + 3 * P), 'd');
+	/* part of a COW VMA zeroed: the range stays whole */
+	ck_assert_int_eq(mm_copy_out(&mm, BASE + 8 * P, "e", 1), 0);
+	mm_destroy(&child);
+	fork_child();
+	ck_assert_int_eq(mm_zero(&child, BASE, P), 0);
+	ck_assert_int_eq(mm_protect(&child, BASE, 64 * P, PROT_READ), 0);
+	ck_assert_int_eq(peek(&child, BASE + 8 * P), 'e');
+	mm_destroy(&child);
+	mm_destroy(&mm);
+	mm_init(&mm, 0x10000, 0x7f0000000000ULL, 0, &child.be);
+	assert_all_free();
+}
+END_TEST
+
+START_TEST(test_mm_fork_shared)
+{
+	ck_assert_int_eq(mm_map_anon(&mm, BASE, 4 * P, PROT_READ | PROT_WRITE,
+				     VMA_SHARED), 0);
+	fork_child();
+	ck_assert_int_eq(mm_copy_out(&child, BASE + P, "s", 1), 0);
+	ck_assert_int_eq(peek(&mm, BASE + P), 's');
+	ck_assert_int_eq(mm_copy_out(&mm, BASE, "p", 1), 0);
+	ck_assert_int_eq(peek(&child, BASE), 'p');
+	/* the memory outlives the parent's mapping */
+	ck_assert_int_eq(mm_unmap(&mm, BASE, 4 * P), 0);
+	ck_assert_int_eq(peek(&child, BASE), 'p');
+	mm_destroy(&child);
+	assert_all_free();
+}
+END_TEST
+
 Suite *sbx_test_suite(void)
 {
 	Suite *s = suite_create("mm");
@@ -296,6 +397,8 @@ Suite *sbx_test_suite(void)
 		{ "placement", test_mm_placement_and_zero },
 		{ "platform", test_mm_platform_failure },
 		{ "special", test_mm_special_pages },
+		{ "fork_cow", test_mm_fork_cow },
+		{ "fork_shared", test_mm_fork_shared },
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
