@@ -117,7 +117,9 @@ struct task {
 	/* signals (under k->lock) */
 	uint64_t pending;
 	uint64_t forced;	/* pending from faults: init cannot ignore */
-	struct k_siginfo info[K_NSIG];
+	struct k_siginfo info[K_NSIG];	/* standard signals: one each */
+	struct sigqueue *rtq;	/* real-time signals: every instance, in order */
+	int nqueued;
 	uint64_t saved_mask;	/* rt_sigsuspend: restored after the handler */
 	bool has_saved_mask;
 	struct {
@@ -181,8 +183,9 @@ void task_finish(struct task *t);
 void thread_add(struct process *p, struct task *t);
 /* task_find - the live task with @tid (lock held). */
 struct task *task_find(struct kernel *k, int tid);
-/* signal_send_task - queue @sig for one task (tgkill; lock held). */
-void signal_send_task(struct task *t, int sig, const struct k_siginfo *info);
+/* signal_send_task - queue @sig for one task (tgkill; lock held).
+ * Return: 0, or -EAGAIN when a real-time signal cannot be queued. */
+int signal_send_task(struct task *t, int sig, const struct k_siginfo *info);
 struct file;
 /* wait_host_fd - before a blocking read/write of a pipe, socket or tty
  * backed by a host fd: wait until @events is ready, so that signals can
@@ -209,10 +212,18 @@ int task_sleep(struct task *t, int64_t deadline_ns);
 
 /* signal_send - queue @sig for @p with @info (NULL: SI_USER from the
  * kernel); lock held.  Wakes the target. */
-void signal_send_locked(struct process *p, int sig, const struct k_siginfo *info);
+int signal_send_locked(struct process *p, int sig, const struct k_siginfo *info);
 void signal_send(struct process *p, int sig, const struct k_siginfo *info);
 /* signal_force - a synchronous fault: unblock and un-ignore @sig first. */
 void signal_force(struct task *t, int sig, const struct k_siginfo *info);
+/* signal_dequeue - take the lowest pending signal of @t in @set (lock
+ * held), with its siginfo.  Return: the signal, or 0 if none. */
+int signal_dequeue(struct task *t, uint64_t set, struct k_siginfo *info);
+/* signal_discard - drop pending @sig in every thread of @p if its action
+ * now ignores it (sigaction to SIG_IGN, as POSIX requires). */
+void signal_discard(struct process *p, int sig);
+/* signal_task_release - free what a dead task still has queued. */
+void signal_task_release(struct task *t);
 /* signal_pending - an unblocked signal is pending (lock held). */
 bool signal_pending(struct task *t);
 /* signal_deliver - before returning to the application: handle restart

@@ -126,6 +126,8 @@ static void unlink_process(struct kernel *k, struct process *z)
 		}
 	}
 	k->nprocs--;
+	if (z->task)
+		signal_task_release(z->task);
 	free(z->task);
 	free(z->exe);
 	free(z);
@@ -250,6 +252,7 @@ static void thread_exit(struct task *t)
 	pthread_mutex_unlock(&k->lock);
 	if (ctx)
 		k->pops->ctx_destroy(ctx);
+	signal_task_release(t);
 	free(t);
 }
 

@@ -10,6 +10,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 
@@ -127,9 +128,34 @@ static void stop_cont(struct process *p, int sig)
 			t->pending &= ~BIT(SIGCONT);
 }
 
-static void queue(struct task *t, int sig, const struct k_siginfo *info)
+/* Real-time signals queue every instance (Linux's RLIMIT_SIGPENDING
+ * default is in the thousands; one fixed bound per task here). */
+#define RT_QUEUE_MAX 4096
+#define IS_RT(sig) ((sig) >= 32)
+
+struct sigqueue {
+	struct sigqueue *next;
+	struct k_siginfo info;
+};
+
+static int queue(struct task *t, int sig, const struct k_siginfo *info)
 {
-	if (!(t->pending & BIT(sig))) {
+	if (IS_RT(sig)) {
+		struct sigqueue *q, **tail = &t->rtq;
+
+		if (t->nqueued >= RT_QUEUE_MAX || !(q = calloc(1, sizeof(*q))))
+			return -EAGAIN;
+		if (info)
+			q->info = *info;
+		else
+			q->info.code = SI_KERNEL;
+		q->info.signo = sig;
+		while (*tail)
+			tail = &(*tail)->next;
+		*tail = q;
+		t->nqueued++;
+		t->pending |= BIT(sig);
+	} else if (!(t->pending & BIT(sig))) {
 		t->pending |= BIT(sig);
 		if (info) {
 			t->info[sig - 1] = *info;
@@ -140,26 +166,82 @@ static void queue(struct task *t, int sig, const struct k_siginfo *info)
 		}
 	}
 	wake(t);
+	return 0;
 }
 
-void signal_send_task(struct task *t, int sig, const struct k_siginfo *info)
+int signal_dequeue(struct task *t, uint64_t set, struct k_siginfo *info)
+{
+	uint64_t ready = t->pending & set;
+	int sig;
+
+	if (!ready)
+		return 0;
+	sig = __builtin_ctzll(ready) + 1;
+	if (IS_RT(sig)) {
+		struct sigqueue **pp = &t->rtq, *q;
+		bool more = false;
+
+		while ((*pp)->info.signo != sig)
+			pp = &(*pp)->next;
+		q = *pp;
+		*pp = q->next;
+		*info = q->info;
+		free(q);
+		t->nqueued--;
+		for (q = *pp; q && !more; q = q->next)
+			more = q->info.signo == sig;
+		if (!more)
+			t->pending &= ~BIT(sig);
+	} else {
+		*info = t->info[sig - 1];
+		info->signo = sig;
+		t->pending &= ~BIT(sig);
+	}
+	t->forced &= ~BIT(sig);
+	return sig;
+}
+
+void signal_discard(struct process *p, int sig)
+{
+	struct k_siginfo info;
+
+	pthread_mutex_lock(&p->k->lock);
+	if (ignored(p, sig))
+		for (struct task *t = p->threads; t; t = t->next_thread)
+			while (signal_dequeue(t, BIT(sig), &info))
+				;
+	pthread_mutex_unlock(&p->k->lock);
+}
+
+void signal_task_release(struct task *t)
+{
+	while (t->rtq) {
+		struct sigqueue *q = t->rtq;
+
+		t->rtq = q->next;
+		free(q);
+	}
+	t->nqueued = 0;
+}
+
+int signal_send_task(struct task *t, int sig, const struct k_siginfo *info)
 {
 	struct process *p = t->proc;
 
 	if (p->state != PROC_LIVE || sig < 1 || sig > K_NSIG)
-		return;
+		return 0;
 	stop_cont(p, sig);
 	if (ignored(p, sig) && !(t->sigmask & BIT(sig)) && sig != SIGCONT)
-		return;
-	queue(t, sig, info);
+		return 0;
+	return queue(t, sig, info);
 }
 
-void signal_send_locked(struct process *p, int sig, const struct k_siginfo *info)
+int signal_send_locked(struct process *p, int sig, const struct k_siginfo *info)
 {
 	struct task *t = p->threads, *target = NULL;
 
 	if (!t || p->state != PROC_LIVE || sig < 1 || sig > K_NSIG)
-		return;
+		return 0;
 	stop_cont(p, sig);
 	/* a process-directed signal goes to a thread that does not block it */
 	for (; t; t = t->next_thread)
@@ -169,8 +251,8 @@ void signal_send_locked(struct process *p, int sig, const struct k_siginfo *info
 		}
 	/* ignored signals are dropped at once, unless blocked (POSIX) */
 	if (ignored(p, sig) && target && sig != SIGCONT)
-		return;
-	queue(target ? target : p->threads, sig, info);
+		return 0;
+	return queue(target ? target : p->threads, sig, info);
 }
 
 void signal_send(struct process *p, int sig, const struct k_siginfo *info)
@@ -209,8 +291,9 @@ static bool on_altstack(struct task *t, uint64_t sp)
 	       sp <= t->altstack.sp + t->altstack.size;
 }
 
-/* build_frame - push an rt_sigframe for @sig; Return: 0 or -EFAULT. */
-static int build_frame(struct task *t, int sig, const struct k_sigaction *act,
+/* build_frame - push an rt_sigframe for @info->signo; Return: 0 or -EFAULT. */
+static int build_frame(struct task *t, const struct k_siginfo *info,
+		       const struct k_sigaction *act,
 		       uint64_t oldmask)
 {
 	const struct sbx_platform_ops *ops = t->proc->k->pops;
@@ -257,17 +340,16 @@ static int build_frame(struct task *t, int sig, const struct k_sigaction *act,
 		.rip = r->rip, .eflags = r->eflags, .cs = 0x33, .ss = 0x2b,
 		.oldmask = oldmask, .fpstate = fp_addr,
 	};
-	if (t->info[sig - 1].signo == SIGSEGV || t->info[sig - 1].signo == SIGBUS)
-		f.uc.mc.cr2 = t->info[sig - 1].u.addr;
+	if (info->signo == SIGSEGV || info->signo == SIGBUS)
+		f.uc.mc.cr2 = info->u.addr;
 	f.uc.sigmask = oldmask;
-	f.info = t->info[sig - 1];
-	f.info.signo = sig;
+	f.info = *info;
 	if (mm_copy_out(&t->proc->mm, frame, &f, sizeof(f)))
 		return -EFAULT;
 	if (fp_addr && mm_copy_out(&t->proc->mm, fp_addr, fp, (size_t)fpsize + 4))
 		return -EFAULT;
 
-	r->rdi = (uint64_t)sig;
+	r->rdi = (uint64_t)info->signo;
 	r->rsi = frame + offsetof(struct k_rt_sigframe, info);
 	r->rdx = frame + offsetof(struct k_rt_sigframe, uc);
 	r->rax = 0;
@@ -375,6 +457,7 @@ void signal_deliver(struct task *t)
 	for (;;) {
 		uint64_t ready = t->pending & ~(t->sigmask & ~UNBLOCKABLE);
 		struct k_sigaction act;
+		struct k_siginfo info;
 		uint64_t oldmask;
 		int sig;
 
@@ -383,8 +466,7 @@ void signal_deliver(struct task *t)
 		sig = __builtin_ctzll(ready) + 1;
 		bool forced = t->forced & BIT(sig);
 
-		t->pending &= ~BIT(sig);
-		t->forced &= ~BIT(sig);
+		signal_dequeue(t, BIT(sig), &info);
 		act = p->sigact[sig - 1];
 		if (act.handler == K_SIG_IGN)
 			continue;
@@ -417,7 +499,7 @@ void signal_deliver(struct task *t)
 		oldmask = t->has_saved_mask ? t->saved_mask : t->sigmask;
 		t->has_saved_mask = false;
 		pthread_mutex_unlock(&p->k->lock);
-		if (build_frame(t, sig, &act, oldmask)) {
+		if (build_frame(t, &info, &act, oldmask)) {
 			pthread_mutex_lock(&p->k->lock);
 			fatal(p, SIGSEGV);
 			break;

@@ -807,6 +807,105 @@ long sys_rt_sigsuspend(struct task *t, const struct sbx_syscall_args *a)
 	return wait_for_signal(t);
 }
 
+long sys_rt_sigtimedwait(struct task *t, const struct sbx_syscall_args *a)
+{
+	struct kernel *k = t->proc->k;
+	struct k_siginfo info;
+	int64_t d = -1, deadline = 0;
+	uint64_t set;
+	long r;
+
+	if (a->a[3] != K_SIGSET_SIZE)
+		return -EINVAL;
+	if (mm_copy_in(&t->proc->mm, &set, a->a[0], sizeof(set)))
+		return -EFAULT;
+	set &= ~UNBLOCKABLE;
+	if (a->a[2]) {
+		r = get_duration(t, a->a[2], &d);
+		if (r)
+			return r;
+		deadline = now_ns(CLOCK_MONOTONIC) + d;
+	}
+	pthread_mutex_lock(&k->lock);
+	for (;;) {
+		r = signal_dequeue(t, set, &info);
+		if (r || d == 0) {
+			r = r ? r : -EAGAIN;
+			break;
+		}
+		/* the set is usually blocked: a queued one wakes us through
+		 * k->changed; any other unblocked signal interrupts (EINTR,
+		 * never restarted, as Linux) */
+		r = task_sleep(t, deadline);
+		if (r == -ETIMEDOUT) {
+			r = -EAGAIN;
+			break;
+		}
+		if (r) {
+			r = signal_dequeue(t, set, &info);
+			r = r ? r : -EINTR;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&k->lock);
+	if (r > 0 && a->a[1] &&
+	    mm_copy_out(&t->proc->mm, a->a[1], &info, sizeof(info)))
+		return -EFAULT;
+	return r;
+}
+
+/*
+ * queue_info - rt_sigqueueinfo and rt_tgsigqueueinfo: send @sig with the
+ * caller's siginfo.  As Linux, only a process signalling itself may claim
+ * a kernel or kill() origin (si_code >= 0 or SI_TKILL).
+ */
+static long queue_info(struct task *t, int tgid, int tid, int sig,
+		       uint64_t uinfo)
+{
+	struct kernel *k = t->proc->k;
+	struct k_siginfo info;
+	struct task *target = NULL;
+	struct process *p;
+	long r = 0;
+
+	if (sig < 0 || sig > K_NSIG)
+		return -EINVAL;
+	if (mm_copy_in(&t->proc->mm, &info, uinfo, sizeof(info)))
+		return -EFAULT;
+	if ((info.code >= 0 || info.code == SI_TKILL) && tgid != t->proc->pid)
+		return -EPERM;
+	info.signo = sig;
+	pthread_mutex_lock(&k->lock);
+	if (tid > 0) {
+		target = task_find(k, tid);
+		p = target && target->proc->pid == tgid ? target->proc : NULL;
+	} else {
+		p = process_find(k, tgid);
+	}
+	if (!p || p->state != PROC_LIVE)
+		r = -ESRCH;
+	else if (sig && target)
+		r = signal_send_task(target, sig, &info);
+	else if (sig)
+		r = signal_send_locked(p, sig, &info);
+	pthread_mutex_unlock(&k->lock);
+	return r;
+}
+
+long sys_rt_sigqueueinfo(struct task *t, const struct sbx_syscall_args *a)
+{
+	if ((int)a->a[0] <= 0)
+		return -ESRCH;
+	return queue_info(t, (int)a->a[0], 0, (int)a->a[1], a->a[2]);
+}
+
+long sys_rt_tgsigqueueinfo(struct task *t, const struct sbx_syscall_args *a)
+{
+	if ((int)a->a[0] <= 0 || (int)a->a[1] <= 0)
+		return -EINVAL;
+	return queue_info(t, (int)a->a[0], (int)a->a[1], (int)a->a[2], a->a[3]);
+}
+
 long sys_rt_sigpending(struct task *t, const struct sbx_syscall_args *a)
 {
 	uint64_t set;

@@ -27,6 +27,7 @@ long sys_rt_sigaction(struct task *t, const struct sbx_syscall_args *a)
 	if (a->a[1]) {
 		act.mask &= ~UNBLOCKABLE;
 		t->proc->sigact[sig - 1] = act;
+		signal_discard(t->proc, sig);
 	}
 	if (a->a[2] && mm_copy_out(&t->proc->mm, a->a[2], &old, sizeof(old)))
 		return -EFAULT;

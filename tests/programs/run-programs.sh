@@ -138,7 +138,8 @@ cases() {
 		check_pipe "$name big 1 MiB | wc -c" 1048576 "$p"
 		check_pipe "$name big 5000001 | wc -c" 5000001 "$p"
 		;;
-	memory | badargs | time | fs | proc | timers | ids | forkmem)
+	memory | badargs | time | fs | proc | timers | ids | forkmem | \
+	rtsig)
 		check "$name" "$p"
 		;;
 	*)
