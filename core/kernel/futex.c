@@ -3,8 +3,10 @@
  * kernel lock and slept on with task_sleep, so signals and kills interrupt
  * waits as they do every other sleep.  WAIT/WAKE with bitsets, REQUEUE,
  * CMP_REQUEUE and WAKE_OP; priority-inheritance ops are ENOSYS.
- * Shared futexes are keyed like private ones: MAP_SHARED anonymous memory
- * is not shared across fork yet (see docs/ARCHITECTURE.md).
+ * A futex used without FUTEX_PRIVATE_FLAG on MAP_SHARED memory is keyed
+ * by its memory-file offset instead, as Linux keys shared futexes by page,
+ * so processes sharing the pages (fork, a tmpfs file mapped twice) meet
+ * on one queue.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -15,10 +17,15 @@
 
 #include "kernel.h"
 
+/* fkey - (address space, address), or (NULL, memory-file offset) */
+struct fkey {
+	void *space;
+	uint64_t addr;
+};
+
 struct waiter {
 	struct waiter *next;
-	struct mm *mm;
-	uint64_t addr;
+	struct fkey key;
 	uint32_t bitset;
 	bool woken;
 };
@@ -33,12 +40,22 @@ static int64_t now_ns(clockid_t c)
 	return ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
-static long futex_wait(struct task *t, uint64_t addr, uint32_t val,
+static struct fkey key_of(struct mm *mm, uint64_t addr, bool private)
+{
+	uint64_t off;
+
+	if (!private && mm_shared_offset(mm, addr, &off))
+		return (struct fkey){ NULL, off };
+	return (struct fkey){ mm, addr };
+}
+
+static long futex_wait(struct task *t, uint64_t addr, struct fkey key,
+		       uint32_t val,
 		       uint64_t utimeout, uint32_t bitset, bool absolute,
 		       bool realtime)
 {
 	struct kernel *k = t->proc->k;
-	struct waiter w = { .mm = &t->proc->mm, .addr = addr, .bitset = bitset };
+	struct waiter w = { .key = key, .bitset = bitset };
 	int64_t deadline = 0;
 	uint32_t cur;
 	long r;
@@ -89,26 +106,29 @@ out:
 	return r;
 }
 
-/* wake - wake up to @n waiters on (mm, addr) matching @bitset (lock held);
- * then move up to @requeue more to @addr2. */
-static long wake(struct mm *mm, uint64_t addr, int n, uint32_t bitset,
-		 uint64_t addr2, int requeue)
+/* wake - wake up to @n waiters on @key matching @bitset (lock held);
+ * then move up to @requeue more to @key2. */
+static long wake(struct fkey key, int n, uint32_t bitset, struct fkey key2,
+		 int requeue)
 {
 	long woken = 0, moved = 0;
 
 	for (struct waiter *w = queue; w; w = w->next) {
-		if (w->woken || w->mm != mm || w->addr != addr || !(w->bitset & bitset))
+		if (w->woken || w->key.space != key.space ||
+		    w->key.addr != key.addr || !(w->bitset & bitset))
 			continue;
 		if (woken < n) {
 			w->woken = true;
 			woken++;
 		} else if (moved < requeue) {
-			w->addr = addr2;
+			w->key = key2;
 			moved++;
 		}
 	}
 	return woken + moved;
 }
+
+static const struct fkey no_key;
 
 long futex_wake(struct mm *mm, uint64_t addr, int n)
 {
@@ -117,21 +137,21 @@ long futex_wake(struct mm *mm, uint64_t addr, int n)
 	long r;
 
 	pthread_mutex_lock(&k->lock);
-	r = wake(mm, addr, n, ~0u, 0, 0);
+	r = wake(key_of(mm, addr, false), n, ~0u, no_key, 0);
 	if (r)
 		pthread_cond_broadcast(&k->changed);
 	pthread_mutex_unlock(&k->lock);
 	return r;
 }
 
-static long wake_locked(struct task *t, uint64_t addr, int n, uint32_t bitset,
-			uint64_t addr2, int requeue)
+static long wake_locked(struct task *t, struct fkey key, int n,
+			uint32_t bitset)
 {
 	struct kernel *k = t->proc->k;
 	long r;
 
 	pthread_mutex_lock(&k->lock);
-	r = wake(&t->proc->mm, addr, n, bitset, addr2, requeue);
+	r = wake(key, n, bitset, no_key, 0);
 	if (r)
 		pthread_cond_broadcast(&k->changed);
 	pthread_mutex_unlock(&k->lock);
@@ -140,8 +160,8 @@ static long wake_locked(struct task *t, uint64_t addr, int n, uint32_t bitset,
 
 /* wake_op - FUTEX_WAKE_OP: *addr2 = op(*addr2, arg); wake addr; if the old
  * value passes cmp, also wake addr2. */
-static long wake_op(struct task *t, uint64_t addr, int n, uint64_t addr2,
-		    int n2, uint32_t encoded)
+static long wake_op(struct task *t, struct fkey key, int n, uint64_t addr2,
+		    struct fkey key2, int n2, uint32_t encoded)
 {
 	struct kernel *k = t->proc->k;
 	int op = (encoded >> 28) & 7, cmp = (encoded >> 24) & 15;
@@ -182,9 +202,9 @@ static long wake_op(struct task *t, uint64_t addr, int n, uint64_t addr2,
 		pthread_mutex_unlock(&k->lock);
 		return -ENOSYS;
 	}
-	r = wake(&t->proc->mm, addr, n, ~0u, 0, 0);
+	r = wake(key, n, ~0u, no_key, 0);
 	if (hit)
-		r += wake(&t->proc->mm, addr2, n2, ~0u, 0, 0);
+		r += wake(key2, n2, ~0u, no_key, 0);
 	if (r)
 		pthread_cond_broadcast(&k->changed);
 	pthread_mutex_unlock(&k->lock);
@@ -199,22 +219,27 @@ long sys_futex(struct task *t, const struct sbx_syscall_args *a)
 	bool realtime = op & FUTEX_CLOCK_REALTIME;
 	uint32_t val = (uint32_t)a->a[2], val3 = (uint32_t)a->a[5];
 	int n2 = (int)a->a[3]; /* val2: the timeout slot as an int */
+	bool private = op & FUTEX_PRIVATE_FLAG;
+	struct fkey key, key2;
 
 	if (addr & 3)
 		return -EINVAL;
+	key = key_of(&t->proc->mm, addr, private);
+	key2 = key_of(&t->proc->mm, addr2, private);
 	if (realtime && cmd != FUTEX_WAIT_BITSET && cmd != FUTEX_WAIT)
 		return -ENOSYS;
 	switch (cmd) {
 	case FUTEX_WAIT:
-		return futex_wait(t, addr, val, a->a[3], ~0u, false, false);
+		return futex_wait(t, addr, key, val, a->a[3], ~0u, false, false);
 	case FUTEX_WAIT_BITSET:
-		return futex_wait(t, addr, val, a->a[3], val3, true, realtime);
+		return futex_wait(t, addr, key, val, a->a[3], val3, true,
+				  realtime);
 	case FUTEX_WAKE:
-		return wake_locked(t, addr, (int)val, ~0u, 0, 0);
+		return wake_locked(t, key, (int)val, ~0u);
 	case FUTEX_WAKE_BITSET:
 		if (!val3)
 			return -EINVAL;
-		return wake_locked(t, addr, (int)val, val3, 0, 0);
+		return wake_locked(t, key, (int)val, val3);
 	case FUTEX_REQUEUE:
 	case FUTEX_CMP_REQUEUE: {
 		struct kernel *k = t->proc->k;
@@ -232,7 +257,7 @@ long sys_futex(struct task *t, const struct sbx_syscall_args *a)
 			return mm_copy_in(&t->proc->mm, &cur, addr, sizeof(cur)) ? -EFAULT
 										 : -EAGAIN;
 		}
-		r = wake(&t->proc->mm, addr, (int)val, ~0u, addr2, n2);
+		r = wake(key, (int)val, ~0u, key2, n2);
 		if (r)
 			pthread_cond_broadcast(&k->changed);
 		pthread_mutex_unlock(&k->lock);
@@ -241,7 +266,7 @@ long sys_futex(struct task *t, const struct sbx_syscall_args *a)
 	case FUTEX_WAKE_OP:
 		if (addr2 & 3)
 			return -EINVAL;
-		return wake_op(t, addr, (int)val, addr2, n2, val3);
+		return wake_op(t, key, (int)val, addr2, key2, n2, val3);
 	default:
 		return -ENOSYS; /* priority inheritance: not yet */
 	}

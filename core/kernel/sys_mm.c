@@ -9,6 +9,7 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 
+#include "../mm/memfile.h"
 #include "fdtable.h"
 #include "kernel.h"
 
@@ -24,11 +25,14 @@
 	 MAP_FIXED_NOREPLACE | (0x3fu << 26) /* huge page size bits */)
 
 /*
- * mmap_file - file mappings, served by copying: fresh anonymous memory
- * filled through the file's read op.  Exact for MAP_PRIVATE (what ld.so
- * and most readers use); MAP_SHARED is accepted only without PROT_WRITE
- * (a snapshot: later writes to the file are not seen) and is otherwise
- * -ENODEV until platforms can map donated host fds.
+ * mmap_file - file mappings.  MAP_SHARED of a tmpfs file maps the file's
+ * own memory-file pages (coherent with read/write, shared across
+ * processes: /dev/shm, sem_open).  Everything else is served by copying:
+ * fresh anonymous memory filled through the file's read op.  Exact for
+ * MAP_PRIVATE (what ld.so and most readers use); MAP_SHARED of other files
+ * is accepted only without PROT_WRITE (a snapshot: later writes to the
+ * file are not seen) and is otherwise -ENODEV until platforms can map
+ * donated host fds.
  */
 static long mmap_file(struct task *t, const struct sbx_syscall_args *a)
 {
@@ -59,8 +63,16 @@ static long mmap_file(struct task *t, const struct sbx_syscall_args *a)
 	r = -ENODEV;
 	if (!f->path.d || !S_ISREG(f->path.d->mode) || !f->ops->read)
 		goto out;
-	if (type != MAP_PRIVATE && (prot & PROT_WRITE)) {
-		r = (f->flags & O_ACCMODE) == O_RDONLY ? -EACCES : -ENODEV;
+	bool tmpfs_shared = type != MAP_PRIVATE && f->path.mnt &&
+			    f->path.mnt->ops == &tmpfs_ops && f->path.d->node;
+
+	if (type != MAP_PRIVATE && (prot & PROT_WRITE) &&
+	    (f->flags & O_ACCMODE) == O_RDONLY) {
+		r = -EACCES;
+		goto out;
+	}
+	if (type != MAP_PRIVATE && (prot & PROT_WRITE) && !tmpfs_shared) {
+		r = -ENODEV;
 		goto out;
 	}
 	len = PAGE_UP(len);
@@ -88,6 +100,18 @@ static long mmap_file(struct task *t, const struct sbx_syscall_args *a)
 		r = mm_get_unmapped(mm, addr, len, &addr);
 		if (r)
 			goto out;
+	}
+	if (tmpfs_shared) {
+		uint64_t moff;
+
+		r = tmpfs_map_pages(f->path.d->node, off, len, &moff);
+		if (r)
+			goto out;
+		r = mm_map_shared(mm, addr, len, prot, moff);
+		if (r)
+			memfile_unref(moff, len);
+		r = r ? r : (long)addr;
+		goto out;
 	}
 	r = mm_map_anon(mm, addr, len, PROT_READ | PROT_WRITE, 0);
 	if (r)

@@ -64,6 +64,20 @@ struct vma *mm_find_vma(struct mm *mm, uint64_t addr)
 	return NULL;
 }
 
+bool mm_shared_offset(struct mm *mm, uint64_t addr, uint64_t *off)
+{
+	struct vma *v;
+	bool shared;
+
+	pthread_mutex_lock(&mm->lock);
+	v = mm_find_vma(mm, addr);
+	shared = v && (v->flags & VMA_SHARED);
+	if (shared)
+		*off = v->off + (addr - v->start);
+	pthread_mutex_unlock(&mm->lock);
+	return shared;
+}
+
 static int reserve(struct mm *mm, size_t extra)
 {
 	struct vma *n;
@@ -392,11 +406,12 @@ int mm_get_unmapped(struct mm *mm, uint64_t hint, uint64_t len, uint64_t *out)
 
 /* ---- map, unmap, protect ---- */
 
-static int map_anon(struct mm *mm, uint64_t addr, uint64_t len, int prot,
-		    unsigned vflags)
+/* map_vma - put @v (its memory already owned) in place of whatever is in
+ * its range, charging the limit.  Return: 0 or -errno (@v not taken). */
+static int map_vma(struct mm *mm, const struct vma *v)
 {
-	struct vma v = { addr, addr + len, prot, vflags & ~VMA_COW, 0 };
-	uint64_t charge = accounted(&v);
+	uint64_t addr = v->start, len = v->end - v->start;
+	uint64_t charge = accounted(v);
 	size_t i;
 	int r;
 
@@ -417,26 +432,46 @@ static int map_anon(struct mm *mm, uint64_t addr, uint64_t len, int prot,
 	}
 	if (reserve(mm, 3))
 		return -ENOMEM;
-	r = memfile_alloc(len, &v.off);
-	if (r)
-		return r;
 	r = remove_range(mm, addr, len);
 	if (r)
-		goto out_free;
-	r = mm->be.map(mm->be.as, addr, len, prot, memfile_fd(), v.off,
+		return r;
+	r = mm->be.map(mm->be.as, addr, len, host_prot(v), memfile_fd(), v->off,
 		       SBX_MAP_SHARED);
 	if (r) {
 		/* the old range is gone from the VMAs: make the platform agree */
 		mm->be.unmap(mm->be.as, addr, len);
-		goto out_free;
+		return r;
 	}
-	insert(mm, &v);
+	insert(mm, v);
 	mm->committed += charge;
 	merge_around(mm, addr, addr + len);
 	return 0;
+}
 
-out_free:
-	memfile_free(v.off, len);
+static int map_anon(struct mm *mm, uint64_t addr, uint64_t len, int prot,
+		    unsigned vflags)
+{
+	struct vma v = { addr, addr + len, prot, vflags & ~VMA_COW, 0 };
+	int r;
+
+	r = memfile_alloc(len, &v.off);
+	if (r)
+		return r;
+	r = map_vma(mm, &v);
+	if (r)
+		memfile_free(v.off, len);
+	return r;
+}
+
+int mm_map_shared(struct mm *mm, uint64_t addr, uint64_t len, int prot,
+		  uint64_t off)
+{
+	struct vma v = { addr, addr + len, prot, VMA_SHARED, off };
+	int r;
+
+	pthread_mutex_lock(&mm->lock);
+	r = map_vma(mm, &v);
+	pthread_mutex_unlock(&mm->lock);
 	return r;
 }
 
@@ -458,14 +493,7 @@ int mm_map_special(struct mm *mm, uint64_t addr, uint64_t len, int prot,
 	int r;
 
 	pthread_mutex_lock(&mm->lock);
-	r = reserve(mm, 3);
-	if (!r)
-		r = remove_range(mm, addr, len);
-	if (!r)
-		r = mm->be.map(mm->be.as, addr, len, v.prot, memfile_fd(), off,
-			       SBX_MAP_SHARED);
-	if (!r)
-		insert(mm, &v);
+	r = map_vma(mm, &v);
 	pthread_mutex_unlock(&mm->lock);
 	return r;
 }

@@ -14,6 +14,7 @@
 #define SBX_MM_MM_H
 
 #include <pthread.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -80,6 +81,10 @@ int mm_fork(struct mm *dst, struct mm *src);
 /* mm_replay - map every VMA through the backend (a new address space). */
 int mm_replay(struct mm *mm);
 
+/* mm_shared_offset - if @addr lies in MAP_SHARED memory, its memory-file
+ * offset (a key shared by every process mapping the page). */
+bool mm_shared_offset(struct mm *mm, uint64_t addr, uint64_t *off);
+
 /* mm_find_vma - the VMA containing @addr, or NULL (lock held). */
 struct vma *mm_find_vma(struct mm *mm, uint64_t addr);
 
@@ -100,6 +105,14 @@ int mm_range_free(struct mm *mm, uint64_t addr, uint64_t len);
  */
 int mm_map_anon(struct mm *mm, uint64_t addr, uint64_t len, int prot,
 		unsigned vflags);
+/*
+ * mm_map_shared - map memory-file pages [@off, @off+@len) as MAP_SHARED
+ * (a tmpfs file's own pages); the caller has taken a reference on them
+ * (memfile_share), which the VMA now owns.  Return: 0 or -errno (the
+ * reference is still the caller's).
+ */
+int mm_map_shared(struct mm *mm, uint64_t addr, uint64_t len, int prot,
+		  uint64_t off);
 /*
  * mm_map_special - map the core-owned memory-file range at @off (read-only
  * kinds of pages such as [vvar]); the VMA never owns or frees it, and the

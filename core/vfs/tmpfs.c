@@ -9,6 +9,14 @@
  * so unlinking during a listing (rm -r) neither skips nor repeats entries.
  * The size limit counts file data and symlink targets in pages (ENOSPC).
  * One mutex per mounted instance guards everything in it.
+ *
+ * Regular files keep their data in the core's memory file (one extent per
+ * file, grown in place when the next pages are free, else moved), so a
+ * MAP_SHARED mapping of a tmpfs file is the file's own pages: the mapping
+ * takes a reference on them (tmpfs_map_pages) and sees every write(), as
+ * /dev/shm, sem_open and shm_open users expect.  A file that grows while
+ * mapped and must move leaves old mappings on the old pages (they stay
+ * valid memory, just no longer the file's): rare, documented.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -21,6 +29,7 @@
 #include <sys/statfs.h>
 #include <time.h>
 
+#include "../mm/memfile.h"
 #include "vfs.h"
 
 #define TMPFS_MAGIC 0x01021994
@@ -42,8 +51,9 @@ struct tnode {
 	uint64_t ino;
 	uint32_t mode, uid, gid, rdev;
 	int64_t atime, mtime, ctime;
-	char *data;	/* regular file contents, symlink target */
-	uint64_t size, cap;
+	char *data;	/* symlink target */
+	uint64_t moff;	/* regular files: memory-file offset of the data */
+	uint64_t size, cap; /* cap: bytes reserved (pages for files) */
 	struct tdirent *ents;
 	size_t nents, capents;
 	uint64_t next_seq;
@@ -85,6 +95,8 @@ static void tnode_maybe_free(struct tnode *n)
 	if (n->refs > 0 || n->nlink > 0)
 		return;
 	n->fs->used -= PG(n->cap);
+	if (S_ISREG(n->mode) && n->cap)
+		memfile_unref(n->moff, n->cap);
 	free(n->data);
 	for (size_t i = 0; i < n->nents; i++)
 		free(n->ents[i].name);
@@ -143,30 +155,58 @@ static void del_ent(struct tnode *dir, struct tdirent *e)
 	tnode_maybe_free(n);
 }
 
-/* reserve - grow @n's buffer to hold @size bytes, charging the limit. */
+/* fdata - the core's view of regular file @n's bytes. */
+static char *fdata(struct tnode *n)
+{
+	return memfile_ptr(n->moff);
+}
+
+/* reserve - grow regular file @n's extent to hold @size bytes, charging
+ * the limit; new pages read as zero. */
 static int reserve(struct tnode *n, uint64_t size)
 {
-	uint64_t cap;
-	char *d;
+	uint64_t cap, moff;
 
 	if (size <= n->cap)
 		return 0;
-	cap = n->cap ? n->cap : 64;
+	cap = n->cap ? n->cap : 4096;
 	while (cap < size)
 		cap *= 2;
-	if (n->fs->used - PG(n->cap) + PG(cap) > n->fs->limit) {
-		cap = size; /* try exactly what is needed */
-		if (n->fs->used - PG(n->cap) + PG(cap) > n->fs->limit)
+	if (n->fs->used - n->cap + cap > n->fs->limit) {
+		cap = PG(size); /* try exactly what is needed */
+		if (n->fs->used - n->cap + cap > n->fs->limit)
 			return -ENOSPC;
 	}
-	d = realloc(n->data, cap);
-	if (!d)
-		return -ENOSPC;
-	memset(d + n->cap, 0, cap - n->cap);
-	n->fs->used = n->fs->used - PG(n->cap) + PG(cap);
-	n->data = d;
+	if (n->cap && memfile_try_extend(n->moff + n->cap, cap - n->cap) == 0) {
+		moff = n->moff;
+	} else {
+		if (memfile_alloc(cap, &moff))
+			return -ENOSPC;
+		if (n->cap) {
+			memfile_copy(moff, n->moff, n->cap);
+			memfile_unref(n->moff, n->cap);
+		}
+	}
+	n->fs->used = n->fs->used - n->cap + cap;
+	n->moff = moff;
 	n->cap = cap;
 	return 0;
+}
+
+int tmpfs_map_pages(struct sbx_fs_node *nn, uint64_t off, uint64_t len,
+		    uint64_t *moff)
+{
+	struct tnode *n = (struct tnode *)nn;
+	int r;
+
+	pthread_mutex_lock(&n->fs->lock);
+	r = S_ISREG(n->mode) ? reserve(n, off + len) : -ENODEV;
+	if (!r) {
+		memfile_share(n->moff + off, len);
+		*moff = n->moff + off;
+	}
+	pthread_mutex_unlock(&n->fs->lock);
+	return r;
 }
 
 /* ---- ops ---- */
@@ -248,7 +288,7 @@ static ssize_t t_read(struct sbx_fs_node *nn, void *buf, size_t len,
 		r = -EISDIR;
 	} else if (off < n->size) {
 		r = (ssize_t)(n->size - off < len ? n->size - off : len);
-		memcpy(buf, n->data + off, (size_t)r);
+		memcpy(buf, fdata(n) + off, (size_t)r);
 	}
 	n->atime = now_ns();
 	pthread_mutex_unlock(&n->fs->lock);
@@ -266,7 +306,7 @@ static ssize_t t_write(struct sbx_fs_node *nn, const void *buf, size_t len,
 	pthread_mutex_lock(&n->fs->lock);
 	r = reserve(n, off + len);
 	if (r == 0) {
-		memcpy(n->data + off, buf, len);
+		memcpy(fdata(n) + off, buf, len);
 		if (off + len > n->size)
 			n->size = off + len;
 		n->mtime = n->ctime = now_ns();
@@ -319,9 +359,14 @@ static int t_setattr(struct sbx_fs_node *nn, const struct sbx_fs_attr *a,
 			r = reserve(n, a->size_bytes);
 		if (r)
 			goto out;
-		if (a->size_bytes < n->size)
-			memset(n->data + a->size_bytes, 0,
-			       n->size - a->size_bytes);
+		if (a->size_bytes < n->size) {
+			/* the tail reads as zero if the file grows again */
+			uint64_t keep = PG(a->size_bytes);
+
+			memset(fdata(n) + a->size_bytes, 0,
+			       keep - a->size_bytes);
+			memfile_zero(n->moff + keep, n->cap - keep);
+		}
 		n->size = a->size_bytes;
 		n->mtime = now_ns();
 	}
@@ -465,12 +510,16 @@ static int t_symlink(struct sbx_fs_node *dn, const char *name,
 	pthread_mutex_lock(&dir->fs->lock);
 	r = mk(dir, name, S_IFLNK | 0777, &n);
 	if (!r) {
-		r = reserve(n, len + 1);
-		if (r) {
+		/* targets live on the heap, charged a page like Linux's */
+		if (dir->fs->used + PG(len + 1) > dir->fs->limit ||
+		    !(n->data = malloc(len + 1))) {
 			del_ent(dir, find(dir, name));
+			r = -ENOSPC;
 		} else {
 			memcpy(n->data, target, len + 1);
 			n->size = len;
+			n->cap = PG(len + 1);
+			dir->fs->used += n->cap;
 		}
 	}
 	pthread_mutex_unlock(&dir->fs->lock);

@@ -209,6 +209,12 @@ bool vfs_is_dir(const struct vfs_path *p);
 
 /* The built-in providers. */
 extern const struct sbx_fs_ops tmpfs_ops;
+/* tmpfs_map_pages - for MAP_SHARED: the memory-file offset of bytes
+ * [@off, @off+@len) of tmpfs regular file @node (reserved if beyond its
+ * end), with a reference on those pages the mapping drops when unmapped.
+ * Return: 0, -ENODEV (not a regular file) or -ENOSPC. */
+int tmpfs_map_pages(struct sbx_fs_node *node, uint64_t off, uint64_t len,
+		    uint64_t *moff);
 /* tmpfs_mknod_dev - add a character device node (the dev provider). */
 int tmpfs_mknod(struct sbx_fs_node *dir, const char *name, uint32_t mode,
 		uint32_t rdev);

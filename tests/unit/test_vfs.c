@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "core/mm/memfile.h"
 #include "core/vfs/vfs.h"
 #include "plugins/fs-gofer/proto.h"
 #include "runner.h"
@@ -24,6 +25,7 @@ static void setup(void)
 	struct sbx_fs_mount_args args = { sizeof(args), "none", false, 0 };
 	struct sbx_fs_mount_args small = { sizeof(small), "none", false, 64 << 10 };
 
+	ck_assert_int_eq(memfile_init(1ULL << 32), 0); /* tmpfs file data */
 	ck_assert_int_eq(vfs_init_root(&tmpfs_ops, NULL, &args, "tmpfs"), 0);
 	ck_assert_int_eq(vfs_mount("/small", &tmpfs_ops, NULL, &small, "tmpfs"), 0);
 	fs = fs_context_new();
