@@ -98,6 +98,10 @@ struct process {
 	bool no_new_privs;
 	int dumpable;
 	int nice;		/* setpriority's value, -20..19 */
+	unsigned personality;	/* personality(2), recorded */
+	bool caps_dropped;	/* capset ran: caps below, else by uid */
+	uint64_t cap_eff, cap_perm, cap_inh;
+	int ioprio;		/* ioprio_set's value, recorded */
 };
 
 struct task {

@@ -220,42 +220,81 @@ static void vec_done(struct file *f, struct iovec *iov, char *b)
 	file_put(f);
 }
 
-long sys_writev(struct task *t, const struct sbx_syscall_args *a)
+/*
+ * vec_rw - readv/writev and their positional forms: @pos < 0 means at
+ * (and advancing) the file position.
+ */
+static long vec_rw(struct task *t, const struct sbx_syscall_args *a, bool wr,
+		   int64_t pos)
 {
 	struct iovec *iov;
 	struct file *f;
 	char *b;
-	long total = vec_prepare(t, a, true, &f, &iov, &b), r;
+	long total = vec_prepare(t, a, wr, &f, &iov, &b), r = 0;
 
 	if (total < 0)
 		return total;
-	r = mm_gather(&t->proc->mm, b, iov, a->a[2], (size_t)total);
-	if (!r)
-		r = wait_host_fd(t, f, POLLOUT);
-	if (!r)
-		r = f->ops->write ? f->ops->write(f, b, (size_t)total, -1) : -EINVAL;
-	if (r < 0)
+	if (wr)
+		r = mm_gather(&t->proc->mm, b, iov, a->a[2], (size_t)total);
+	if (!r && pos < 0)
+		r = wait_host_fd(t, f, wr ? POLLOUT : POLLIN);
+	if (!r && wr)
+		r = f->ops->write ? f->ops->write(f, b, (size_t)total, pos) : -EINVAL;
+	else if (!r)
+		r = f->ops->read ? f->ops->read(f, b, (size_t)total, pos) : -EINVAL;
+	if (r > 0 && !wr && mm_scatter(&t->proc->mm, iov, a->a[2], b, (size_t)r))
+		r = -EFAULT;
+	if (r < 0 && wr)
 		r = broken_pipe(t, r);
 	vec_done(f, iov, b);
 	return r;
 }
 
+long sys_writev(struct task *t, const struct sbx_syscall_args *a)
+{
+	return vec_rw(t, a, true, -1);
+}
+
 long sys_readv(struct task *t, const struct sbx_syscall_args *a)
 {
-	struct iovec *iov;
-	struct file *f;
-	char *b;
-	long total = vec_prepare(t, a, false, &f, &iov, &b), r;
+	return vec_rw(t, a, false, -1);
+}
 
-	if (total < 0)
-		return total;
-	r = wait_host_fd(t, f, POLLIN);
-	if (!r)
-		r = f->ops->read ? f->ops->read(f, b, (size_t)total, -1) : -EINVAL;
-	if (r > 0 && mm_scatter(&t->proc->mm, iov, a->a[2], b, (size_t)r))
-		r = -EFAULT;
-	vec_done(f, iov, b);
-	return r;
+/* The RWF_* flags preadv2/pwritev2 know; each is a hint here. */
+#define RWF_KNOWN (RWF_HIPRI | RWF_DSYNC | RWF_SYNC | RWF_NOWAIT | RWF_APPEND)
+
+/* pvec - preadv/pwritev(2): x86-64 passes the whole offset in pos_l;
+ * the v2 forms take -1 as "the file position". */
+static long pvec(struct task *t, const struct sbx_syscall_args *a, bool wr,
+		 bool v2)
+{
+	int64_t pos = (int64_t)a->a[3];
+
+	if (v2 && (a->a[5] & ~(uint64_t)RWF_KNOWN))
+		return -EOPNOTSUPP;
+	if (pos < 0 && !(v2 && pos == -1))
+		return -EINVAL;
+	return vec_rw(t, a, wr, pos);
+}
+
+long sys_preadv(struct task *t, const struct sbx_syscall_args *a)
+{
+	return pvec(t, a, false, false);
+}
+
+long sys_pwritev(struct task *t, const struct sbx_syscall_args *a)
+{
+	return pvec(t, a, true, false);
+}
+
+long sys_preadv2(struct task *t, const struct sbx_syscall_args *a)
+{
+	return pvec(t, a, false, true);
+}
+
+long sys_pwritev2(struct task *t, const struct sbx_syscall_args *a)
+{
+	return pvec(t, a, true, true);
 }
 
 long sys_lseek(struct task *t, const struct sbx_syscall_args *a)
@@ -667,4 +706,239 @@ long sys_pipe(struct task *t, const struct sbx_syscall_args *a)
 	struct sbx_syscall_args b = { .a = { a->a[0], 0 } };
 
 	return sys_pipe2(t, &b);
+}
+
+/* ---- readahead, fallocate ---- */
+
+long sys_readahead(struct task *t, const struct sbx_syscall_args *a)
+{
+	struct file *f = get(t, a->a[0]);
+	long r = 0;
+
+	if (!f)
+		return -EBADF;
+	if (!readable(f))
+		r = -EBADF;
+	else if (!f->path.d || !S_ISREG(f->path.d->mode))
+		r = -EINVAL;
+	file_put(f);
+	return r; /* a hint: the data is read when asked for */
+}
+
+#define FALLOC_KNOWN (FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE | \
+		      FALLOC_FL_ZERO_RANGE)
+
+/* zero_range - write zeros over [@off, @end) of a core-served file. */
+static long zero_range(struct file *f, uint64_t off, uint64_t end)
+{
+	static const char zeros[4096];
+
+	while (off < end) {
+		size_t n = end - off < sizeof(zeros) ? end - off : sizeof(zeros);
+		ssize_t w = f->ops->write(f, zeros, n, (int64_t)off);
+
+		if (w < 0)
+			return w;
+		off += (uint64_t)w;
+	}
+	return 0;
+}
+
+long sys_fallocate(struct task *t, const struct sbx_syscall_args *a)
+{
+	struct file *f = get(t, a->a[0]);
+	int mode = (int)a->a[1];
+	int64_t off = (int64_t)a->a[2], len = (int64_t)a->a[3];
+	struct k_stat st;
+	long r;
+
+	if (!f)
+		return -EBADF;
+	r = -EINVAL;
+	if (off < 0 || len <= 0 || off + len < off)
+		goto out;
+	r = -EBADF;
+	if (!writable(f))
+		goto out;
+	r = -ESPIPE;
+	if (!f->path.d || S_ISFIFO(f->path.d->mode))
+		goto out;
+	r = S_ISDIR(f->path.d->mode) ? -EISDIR : -ENODEV;
+	if (!S_ISREG(f->path.d->mode))
+		goto out;
+	r = -EOPNOTSUPP;
+	if (mode & ~FALLOC_KNOWN)
+		goto out;
+	if ((mode & FALLOC_FL_PUNCH_HOLE) && !(mode & FALLOC_FL_KEEP_SIZE))
+		goto out; /* EOPNOTSUPP, as vfs_fallocate */
+	if (f->host_fd >= 0) {
+		r = fallocate(f->host_fd, mode, off, len) < 0 ? -errno : 0;
+		goto out;
+	}
+	/* core-served (tmpfs): memory is allocated as it is written */
+	r = f->ops->stat ? f->ops->stat(f, &st) : -EOPNOTSUPP;
+	if (r)
+		goto out;
+	if (mode & (FALLOC_FL_PUNCH_HOLE | FALLOC_FL_ZERO_RANGE)) {
+		uint64_t end = (uint64_t)(off + len);
+
+		if ((mode & FALLOC_FL_KEEP_SIZE) && end > (uint64_t)st.st_size)
+			end = (uint64_t)st.st_size;
+		r = zero_range(f, (uint64_t)off, end);
+		if (r)
+			goto out;
+	}
+	if (!(mode & FALLOC_FL_KEEP_SIZE) && off + len > st.st_size)
+		r = f->ops->truncate ? f->ops->truncate(f, (uint64_t)(off + len))
+				     : -EOPNOTSUPP;
+out:
+	file_put(f);
+	return r;
+}
+
+/* ---- sendfile, copy_file_range, splice: copies through the core ---- */
+
+#define XFER_CHUNK (64u << 10)
+
+/*
+ * transfer - move up to @count bytes from @in to @out; *@in_off / *@out_off
+ * (NULL: the file position, waiting for readiness as read/write do) advance
+ * by what moved.  Stops at a short read.  Return: bytes moved, or -errno if
+ * nothing moved.
+ */
+static long transfer(struct task *t, struct file *in, int64_t *in_off,
+		     struct file *out, int64_t *out_off, size_t count)
+{
+	char *buf = malloc(XFER_CHUNK);
+	size_t done = 0;
+	long r = 0;
+
+	if (!buf)
+		return -ENOMEM;
+	if (count > MAX_RW_COUNT)
+		count = MAX_RW_COUNT;
+	while (done < count) {
+		size_t want = count - done < XFER_CHUNK ? count - done : XFER_CHUNK;
+		size_t put = 0;
+
+		r = in_off ? 0 : wait_host_fd(t, in, POLLIN);
+		if (!r)
+			r = in->ops->read ? in->ops->read(in, buf, want,
+							 in_off ? *in_off : -1)
+					  : -EINVAL;
+		if (r <= 0)
+			break;
+		while (put < (size_t)r) {
+			long w = out_off ? 0 : wait_host_fd(t, out, POLLOUT);
+
+			if (!w)
+				w = out->ops->write ? out->ops->write(out, buf + put,
+					(size_t)r - put, out_off ? *out_off : -1)
+						    : -EINVAL;
+			if (w < 0) {
+				free(buf);
+				return done ? (long)done : broken_pipe(t, w);
+			}
+			put += (size_t)w;
+			if (out_off)
+				*out_off += w;
+		}
+		if (in_off)
+			*in_off += r;
+		done += (size_t)r;
+		if ((size_t)r < want)
+			break;
+	}
+	free(buf);
+	return done ? (long)done : r;
+}
+
+/* get_off - an optional loff_t argument (NULL pointer: none). */
+static long get_off(struct task *t, uint64_t uoff, int64_t *off, bool *has)
+{
+	*has = uoff != 0;
+	if (!*has)
+		return 0;
+	if (mm_copy_in(&t->proc->mm, off, uoff, sizeof(*off)))
+		return -EFAULT;
+	return *off < 0 ? -EINVAL : 0;
+}
+
+static bool is_pipe(const struct file *f)
+{
+	return !f->path.d || S_ISFIFO(f->path.d->mode);
+}
+
+/*
+ * xfer_call - the common body of sendfile (@kind 0), copy_file_range (1)
+ * and splice (2): fds, optional offsets, the checks each makes, the copy
+ * and the offsets written back.
+ */
+static long xfer_call(struct task *t, int kind, uint64_t in_fd, uint64_t uin_off,
+		      uint64_t out_fd, uint64_t uout_off, size_t count)
+{
+	struct file *in = get(t, in_fd), *out = get(t, out_fd);
+	int64_t ioff = 0, ooff = 0;
+	bool has_i, has_o;
+	long r = -EBADF;
+
+	if (!in || !out || !readable(in) || !writable(out))
+		goto out;
+	r = -EINVAL;
+	if (kind != 2 && (out->flags & O_APPEND))
+		goto out; /* copy_file_range says EBADF: fixed below */
+	if (kind == 1 && (is_pipe(in) || is_pipe(out) ||
+			  !S_ISREG(in->path.d->mode) || !S_ISREG(out->path.d->mode))) {
+		r = (in->path.d && S_ISDIR(in->path.d->mode)) ||
+		    (out->path.d && S_ISDIR(out->path.d->mode)) ? -EISDIR : -EINVAL;
+		goto out;
+	}
+	if (kind == 2 && !is_pipe(in) && !is_pipe(out))
+		goto out;
+	r = get_off(t, uin_off, &ioff, &has_i);
+	if (!r)
+		r = get_off(t, uout_off, &ooff, &has_o);
+	if (r)
+		goto out;
+	r = -ESPIPE;
+	if (kind == 2 && ((has_i && is_pipe(in)) || (has_o && is_pipe(out))))
+		goto out;
+	if (kind == 0)
+		has_o = false; /* sendfile writes at out's position */
+	r = count ? transfer(t, in, has_i ? &ioff : NULL, out,
+			     has_o ? &ooff : NULL, count) : 0;
+	if (r > 0 && has_i &&
+	    mm_copy_out(&t->proc->mm, uin_off, &ioff, sizeof(ioff)))
+		r = -EFAULT;
+	if (r > 0 && has_o &&
+	    mm_copy_out(&t->proc->mm, uout_off, &ooff, sizeof(ooff)))
+		r = -EFAULT;
+out:
+	if (r == -EINVAL && kind == 1 && out && (out->flags & O_APPEND))
+		r = -EBADF;
+	if (in)
+		file_put(in);
+	if (out)
+		file_put(out);
+	return r;
+}
+
+long sys_sendfile(struct task *t, const struct sbx_syscall_args *a)
+{
+	return xfer_call(t, 0, a->a[1], a->a[2], a->a[0], 0, a->a[3]);
+}
+
+long sys_copy_file_range(struct task *t, const struct sbx_syscall_args *a)
+{
+	if (a->a[5])
+		return -EINVAL; /* no flags are defined */
+	return xfer_call(t, 1, a->a[0], a->a[1], a->a[2], a->a[3], a->a[4]);
+}
+
+long sys_splice(struct task *t, const struct sbx_syscall_args *a)
+{
+	if (a->a[5] & ~(uint64_t)(SPLICE_F_MOVE | SPLICE_F_NONBLOCK |
+				  SPLICE_F_MORE | SPLICE_F_GIFT))
+		return -EINVAL;
+	return xfer_call(t, 2, a->a[0], a->a[1], a->a[2], a->a[3], a->a[4]);
 }

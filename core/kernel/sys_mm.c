@@ -297,3 +297,61 @@ long sys_madvise(struct task *t, const struct sbx_syscall_args *a)
 	}
 	return 0;
 }
+
+/* ---- msync and locking: memory is always resident here ---- */
+
+/* range_ok - an aligned, wholly mapped range (msync, mlock): EINVAL for
+ * a misaligned start, ENOMEM for holes, as Linux. */
+static long range_ok(struct task *t, uint64_t addr, uint64_t len)
+{
+	if (addr & (PAGE_SIZE - 1))
+		return -EINVAL;
+	len = PAGE_UP(len);
+	if (addr + len < addr)
+		return -ENOMEM;
+	return !len || mm_mapped(&t->proc->mm, addr, len) ? 0 : -ENOMEM;
+}
+
+long sys_msync(struct task *t, const struct sbx_syscall_args *a)
+{
+	int flags = (int)a->a[2];
+
+	if (flags & ~(MS_ASYNC | MS_SYNC | MS_INVALIDATE))
+		return -EINVAL;
+	if ((flags & MS_ASYNC) && (flags & MS_SYNC))
+		return -EINVAL;
+	/* shared mappings are the file's own pages: nothing to write back */
+	return range_ok(t, a->a[0], a->a[1]);
+}
+
+long sys_mlock(struct task *t, const struct sbx_syscall_args *a)
+{
+	return range_ok(t, PAGE_DOWN(a->a[0]), a->a[1] + (a->a[0] & (PAGE_SIZE - 1)));
+}
+
+long sys_munlock(struct task *t, const struct sbx_syscall_args *a)
+{
+	return sys_mlock(t, a);
+}
+
+long sys_mlock2(struct task *t, const struct sbx_syscall_args *a)
+{
+	if (a->a[2] & ~(uint64_t)MLOCK_ONFAULT)
+		return -EINVAL;
+	return sys_mlock(t, a);
+}
+
+long sys_mlockall(struct task *t, const struct sbx_syscall_args *a)
+{
+	uint64_t f = a->a[0];
+
+	if (!f || (f & ~(uint64_t)(MCL_CURRENT | MCL_FUTURE | MCL_ONFAULT)) ||
+	    f == MCL_ONFAULT)
+		return -EINVAL;
+	return 0;
+}
+
+long sys_munlockall(struct task *t, const struct sbx_syscall_args *a)
+{
+	return 0;
+}

@@ -761,34 +761,31 @@ long sys_fchownat(struct task *t, const struct sbx_syscall_args *a)
 			  own_mask(a->a[2], a->a[3]));
 }
 
-long sys_utimensat(struct task *t, const struct sbx_syscall_args *a)
+/*
+ * set_times - the common end of utimensat, utimes, futimesat and utime:
+ * @ts (NULL: both now; UTIME_NOW/UTIME_OMIT honoured) on @dirfd/@upath,
+ * or on the fd @dirfd itself when @upath is 0 (futimens).
+ */
+static long set_times(struct task *t, int dirfd, uint64_t upath, int flags,
+		      const struct k_timespec *ts)
 {
 	struct sbx_fs_attr at = { .size = sizeof(at) };
-	struct k_timespec ts[2];
 	struct timespec now;
 	uint32_t mask = 0;
 
-	if (a->a[3] & ~(uint64_t)(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH))
-		return -EINVAL;
 	clock_gettime(CLOCK_REALTIME, &now);
-	if (a->a[2]) {
-		if (mm_copy_in(&t->proc->mm, ts, a->a[2], sizeof(ts)))
-			return -EFAULT;
-	} else {
-		ts[0].tv_sec = ts[1].tv_sec = 0;
-		ts[0].tv_nsec = ts[1].tv_nsec = UTIME_NOW;
-	}
 	for (int i = 0; i < 2; i++) {
+		long nsec = ts ? ts[i].tv_nsec : UTIME_NOW;
 		int64_t v;
 
-		if (ts[i].tv_nsec == UTIME_OMIT)
+		if (nsec == UTIME_OMIT)
 			continue;
-		if (ts[i].tv_nsec == UTIME_NOW)
+		if (nsec == UTIME_NOW)
 			v = now.tv_sec * 1000000000LL + now.tv_nsec;
-		else if (ts[i].tv_nsec < 0 || ts[i].tv_nsec >= 1000000000)
+		else if (nsec < 0 || nsec >= 1000000000)
 			return -EINVAL;
 		else
-			v = ts[i].tv_sec * 1000000000LL + ts[i].tv_nsec;
+			v = ts[i].tv_sec * 1000000000LL + nsec;
 		if (i == 0)
 			at.atime_ns = v, mask |= SBX_FS_ATTR_ATIME;
 		else
@@ -796,9 +793,66 @@ long sys_utimensat(struct task *t, const struct sbx_syscall_args *a)
 	}
 	if (!mask)
 		return 0;
-	if (!a->a[1]) /* futimens: utimensat(fd, NULL, ...) */
-		return fd_setattr(t, a->a[0], &at, mask);
-	return setattr_at(t, (int)a->a[0], a->a[1], (int)a->a[3], &at, mask);
+	if (!upath) /* futimens: utimensat(fd, NULL, ...) */
+		return fd_setattr(t, (uint64_t)dirfd, &at, mask);
+	return setattr_at(t, dirfd, upath, flags, &at, mask);
+}
+
+long sys_utimensat(struct task *t, const struct sbx_syscall_args *a)
+{
+	struct k_timespec ts[2];
+
+	if (a->a[3] & ~(uint64_t)(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH))
+		return -EINVAL;
+	if (a->a[2] && mm_copy_in(&t->proc->mm, ts, a->a[2], sizeof(ts)))
+		return -EFAULT;
+	return set_times(t, (int)a->a[0], a->a[1], (int)a->a[3],
+			 a->a[2] ? ts : NULL);
+}
+
+/* timeval_times - utimes/futimesat's struct timeval[2], or NULL for now;
+ * microseconds out of range are EINVAL. */
+static long timeval_times(struct task *t, int dirfd, uint64_t upath,
+			  uint64_t utv)
+{
+	struct { int64_t sec, usec; } tv[2];
+	struct k_timespec ts[2];
+
+	if (!utv)
+		return set_times(t, dirfd, upath, 0, NULL);
+	if (mm_copy_in(&t->proc->mm, tv, utv, sizeof(tv)))
+		return -EFAULT;
+	for (int i = 0; i < 2; i++) {
+		if (tv[i].usec < 0 || tv[i].usec >= 1000000)
+			return -EINVAL;
+		ts[i].tv_sec = tv[i].sec;
+		ts[i].tv_nsec = tv[i].usec * 1000;
+	}
+	return set_times(t, dirfd, upath, 0, ts);
+}
+
+long sys_utimes(struct task *t, const struct sbx_syscall_args *a)
+{
+	return timeval_times(t, AT_FDCWD_, a->a[0], a->a[1]);
+}
+
+long sys_futimesat(struct task *t, const struct sbx_syscall_args *a)
+{
+	return timeval_times(t, (int)a->a[0], a->a[1], a->a[2]);
+}
+
+long sys_utime(struct task *t, const struct sbx_syscall_args *a)
+{
+	struct { int64_t actime, modtime; } ub;
+	struct k_timespec ts[2];
+
+	if (!a->a[1])
+		return set_times(t, AT_FDCWD_, a->a[0], 0, NULL);
+	if (mm_copy_in(&t->proc->mm, &ub, a->a[1], sizeof(ub)))
+		return -EFAULT;
+	ts[0] = (struct k_timespec){ ub.actime, 0 };
+	ts[1] = (struct k_timespec){ ub.modtime, 0 };
+	return set_times(t, AT_FDCWD_, a->a[0], 0, ts);
 }
 
 long sys_truncate(struct task *t, const struct sbx_syscall_args *a)

@@ -522,3 +522,187 @@ long sys_mincore(struct task *t, const struct sbx_syscall_args *a)
 	}
 	return r;
 }
+
+/* ---- personality, capabilities, I/O priority, CPU number ---- */
+
+long sys_personality(struct task *t, const struct sbx_syscall_args *a)
+{
+	unsigned old = t->proc->personality, want = (unsigned)a->a[0];
+
+	if (want != 0xffffffffu)
+		t->proc->personality = want; /* recorded (ADDR_NO_RANDOMIZE...) */
+	return old;
+}
+
+#define CAP_V1 0x19980330
+#define CAP_V2 0x20071026
+#define CAP_V3 0x20080522
+#define CAP_ALL ((1ULL << 41) - 1) /* CAP_LAST_CAP 40 */
+
+struct cap_header {
+	uint32_t version;
+	int32_t pid;
+};
+
+struct cap_data {
+	uint32_t effective, permitted, inheritable;
+};
+
+static void caps_of(struct process *p, uint64_t c[3])
+{
+	if (p->caps_dropped) {
+		c[0] = p->cap_eff, c[1] = p->cap_perm, c[2] = p->cap_inh;
+		return;
+	}
+	c[0] = c[1] = p->uid == 0 ? CAP_ALL : 0; /* root holds them all */
+	c[2] = 0;
+}
+
+/* cap_header_in - check the version (a wrong one is answered with ours,
+ * as Linux) and find the target; *@words is 1 for v1, else 2. */
+static long cap_header_in(struct task *t, uint64_t uh, uint64_t ud,
+			  struct process **p, int *words)
+{
+	struct cap_header h;
+
+	if (mm_copy_in(&t->proc->mm, &h, uh, sizeof(h)))
+		return -EFAULT;
+	if (h.version != CAP_V1 && h.version != CAP_V2 && h.version != CAP_V3) {
+		h.version = CAP_V3;
+		if (mm_copy_out(&t->proc->mm, uh, &h, sizeof(h)))
+			return -EFAULT;
+		return ud ? -EINVAL : 0;
+	}
+	if (h.pid < 0)
+		return -EINVAL;
+	*words = h.version == CAP_V1 ? 1 : 2;
+	pthread_mutex_lock(&t->proc->k->lock);
+	*p = h.pid == 0 || h.pid == t->proc->pid ? t->proc
+						 : process_find(t->proc->k, h.pid);
+	pthread_mutex_unlock(&t->proc->k->lock);
+	return *p ? 1 : -ESRCH;
+}
+
+long sys_capget(struct task *t, const struct sbx_syscall_args *a)
+{
+	struct cap_data d[2] = { 0 };
+	struct process *p;
+	uint64_t c[3];
+	int words;
+	long r = cap_header_in(t, a->a[0], a->a[1], &p, &words);
+
+	if (r <= 0)
+		return r;
+	if (!a->a[1])
+		return 0;
+	caps_of(p, c);
+	for (int i = 0; i < words; i++) {
+		d[i].effective = (uint32_t)(c[0] >> (32 * i));
+		d[i].permitted = (uint32_t)(c[1] >> (32 * i));
+		d[i].inheritable = (uint32_t)(c[2] >> (32 * i));
+	}
+	return mm_copy_out(&t->proc->mm, a->a[1], d, words * sizeof(d[0]));
+}
+
+long sys_capset(struct task *t, const struct sbx_syscall_args *a)
+{
+	struct cap_data d[2] = { 0 };
+	struct process *p;
+	uint64_t c[3], n[3] = { 0 };
+	int words;
+	long r = cap_header_in(t, a->a[0], a->a[1], &p, &words);
+
+	if (r <= 0)
+		return r;
+	if (p != t->proc)
+		return -EPERM;
+	if (mm_copy_in(&t->proc->mm, d, a->a[1], words * sizeof(d[0])))
+		return -EFAULT;
+	for (int i = 0; i < words; i++) {
+		n[0] |= (uint64_t)d[i].effective << (32 * i);
+		n[1] |= (uint64_t)d[i].permitted << (32 * i);
+		n[2] |= (uint64_t)d[i].inheritable << (32 * i);
+	}
+	caps_of(p, c);
+	/* no new permitted caps; effective within permitted; inheritable
+	 * only from permitted (no CAP_SETPCAP bounding games) */
+	if ((n[1] & ~c[1]) || (n[0] & ~n[1]) || (n[2] & ~(c[2] | c[1])))
+		return -EPERM;
+	p->cap_eff = n[0], p->cap_perm = n[1], p->cap_inh = n[2];
+	p->caps_dropped = true;
+	return 0;
+}
+
+long sys_ioprio_get(struct task *t, const struct sbx_syscall_args *a)
+{
+	int which = (int)a->a[0];
+
+	if (which < 1 || which > 3)
+		return -EINVAL;
+	return t->proc->ioprio; /* IOPRIO_CLASS_NONE (0) until set */
+}
+
+long sys_ioprio_set(struct task *t, const struct sbx_syscall_args *a)
+{
+	int which = (int)a->a[0], prio = (int)a->a[2];
+	int class = prio >> 13, data = prio & 0x1fff;
+
+	if (which < 1 || which > 3)
+		return -EINVAL;
+	if (class < 0 || class > 3 || (class != 0 && class != 3 && data > 7))
+		return -EINVAL;
+	if (class == 1 && t->proc->uid != 0)
+		return -EPERM; /* realtime I/O class needs CAP_SYS_ADMIN */
+	t->proc->ioprio = prio;
+	return 0;
+}
+
+long sys_getcpu(struct task *t, const struct sbx_syscall_args *a)
+{
+	unsigned cpu = 0, node = 0;
+
+	/* the host schedules the sandbox: report CPU 0 of node 0 */
+	if (a->a[0] && mm_copy_out(&t->proc->mm, a->a[0], &cpu, sizeof(cpu)))
+		return -EFAULT;
+	if (a->a[1] && mm_copy_out(&t->proc->mm, a->a[1], &node, sizeof(node)))
+		return -EFAULT;
+	return 0;
+}
+
+long sys_sched_setparam(struct task *t, const struct sbx_syscall_args *a)
+{
+	int32_t prio;
+
+	if ((int)a->a[0] < 0 || !a->a[1])
+		return -EINVAL;
+	if (mm_copy_in(&t->proc->mm, &prio, a->a[1], sizeof(prio)))
+		return -EFAULT;
+	return prio == 0 ? 0 : -EINVAL; /* SCHED_OTHER takes priority 0 */
+}
+
+long sys_sched_rr_get_interval(struct task *t, const struct sbx_syscall_args *a)
+{
+	struct k_timespec ts = { 0, 0 }; /* SCHED_OTHER: no round-robin slice */
+
+	if ((int)a->a[0] < 0)
+		return -EINVAL;
+	return mm_copy_out(&t->proc->mm, a->a[1], &ts, sizeof(ts));
+}
+
+long sys_get_robust_list(struct task *t, const struct sbx_syscall_args *a)
+{
+	struct task *target = t;
+	uint64_t head, len = 24;
+
+	pthread_mutex_lock(&t->proc->k->lock);
+	if ((int)a->a[0] != 0 && (int)a->a[0] != t->tid)
+		target = task_find(t->proc->k, (int)a->a[0]);
+	head = target ? target->robust_list : 0;
+	pthread_mutex_unlock(&t->proc->k->lock);
+	if (!target)
+		return -ESRCH;
+	if (mm_copy_out(&t->proc->mm, a->a[1], &head, sizeof(head)) ||
+	    mm_copy_out(&t->proc->mm, a->a[2], &len, sizeof(len)))
+		return -EFAULT;
+	return 0;
+}

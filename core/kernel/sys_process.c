@@ -182,6 +182,12 @@ static struct process *new_child(struct task *t, uint64_t flags, int exit_signal
 	c->umask = p->umask;
 	c->dumpable = p->dumpable;
 	c->nice = p->nice;
+	c->personality = p->personality;
+	c->caps_dropped = p->caps_dropped;
+	c->cap_eff = p->cap_eff;
+	c->cap_perm = p->cap_perm;
+	c->cap_inh = p->cap_inh;
+	c->ioprio = p->ioprio;
 	c->no_new_privs = p->no_new_privs;
 	c->exit_signal = exit_signal;
 	c->task = ct;

@@ -530,6 +530,16 @@ static int covered(struct mm *mm, uint64_t addr, uint64_t len)
 	return at >= addr + len;
 }
 
+int mm_mapped(struct mm *mm, uint64_t addr, uint64_t len)
+{
+	int r;
+
+	pthread_mutex_lock(&mm->lock);
+	r = covered(mm, addr, len);
+	pthread_mutex_unlock(&mm->lock);
+	return r;
+}
+
 int mm_protect(struct mm *mm, uint64_t addr, uint64_t len, int prot)
 {
 	uint64_t end = addr + len, grow = 0, shrink = 0;

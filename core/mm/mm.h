@@ -96,6 +96,9 @@ struct vma *mm_find_vma(struct mm *mm, uint64_t addr);
 int mm_get_unmapped(struct mm *mm, uint64_t hint, uint64_t len,
 		    uint64_t *out);
 
+/* mm_mapped - 1 if every page of [@addr, @addr+@len) is mapped. */
+int mm_mapped(struct mm *mm, uint64_t addr, uint64_t len);
+
 /* mm_range_free - 1 if no VMA overlaps [@addr, @addr+@len). */
 int mm_range_free(struct mm *mm, uint64_t addr, uint64_t len);
 
