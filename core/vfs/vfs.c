@@ -702,9 +702,6 @@ int vfs_open_path(const struct vfs_path *p, int flags, struct file **out)
 		return -ENOTDIR;
 	if (S_ISLNK(p->d->mode))
 		return -ELOOP;
-	/* /proc files: content made now, held by the open file */
-	if (ops == &procfs_ops && !S_ISDIR(p->d->mode))
-		return acc == 3 ? -EINVAL : procfs_open(p, flags, out);
 	if (S_ISDIR(p->d->mode) && (acc != O_RDONLY || (flags & O_TRUNC) ||
 				    (flags & O_CREAT)))
 		return -EISDIR;
@@ -713,6 +710,10 @@ int vfs_open_path(const struct vfs_path *p, int flags, struct file **out)
 	if ((acc != O_RDONLY || (flags & O_TRUNC)) && p->mnt->readonly &&
 	    !S_ISCHR(p->d->mode) && !S_ISFIFO(p->d->mode))
 		return -EROFS;
+	/* /proc files: content made now, held by the open file (and fd/N
+	 * of a pipe or tty: that open file itself) */
+	if (ops == &procfs_ops && !S_ISDIR(p->d->mode))
+		return procfs_open(p, flags, out);
 	if (S_ISCHR(p->d->mode)) {
 		r = ops->getattr(p->d->node, &a);
 		if (r)
