@@ -837,8 +837,10 @@ static int gen_fdinfo(struct pctx *c, struct sbuf *b)
 	}
 	if (f->ops->stat)
 		f->ops->stat(f, &st);
+	/* open(2) on x86-64 always adds O_LARGEFILE (0100000; glibc's is 0) */
 	bprintf(b, "pos:\t%lld\nflags:\t0%o\nmnt_id:\t%d\nino:\t%llu\n",
-		(long long)pos, (unsigned)f->flags | (cloexec ? O_CLOEXEC : 0),
+		(long long)pos, (unsigned)f->flags | (cloexec ? O_CLOEXEC : 0) |
+		(f->path.d ? 0100000 : 0),
 		f->path.mnt ? vfs_mount_id(&f->path) : 15,
 		(unsigned long long)st.st_ino);
 	file_put(f);
