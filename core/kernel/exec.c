@@ -184,8 +184,12 @@ static int build_stack(struct process *p, const char *execfn,
 	execfn_addr = push(&s, execfn, strlen(execfn) + 1);
 	for (size_t i = envc; i-- > 0;)
 		ptrs[argc + 1 + i] = push(&s, envp[i], strlen(envp[i]) + 1);
+	p->mm.env_start = s.bottom;
+	p->mm.env_end = execfn_addr;
 	for (size_t i = argc; i-- > 0;)
 		ptrs[i] = push(&s, argv[i], strlen(argv[i]) + 1);
+	p->mm.arg_start = s.bottom;
+	p->mm.arg_end = p->mm.env_start;
 	platform = push(&s, "x86_64", 7);
 	if (getrandom(random, sizeof(random), 0) != sizeof(random))
 		memset(random, 0x5a, sizeof(random));
@@ -225,6 +229,7 @@ static int build_stack(struct process *p, const char *execfn,
 	}
 	r = mm_poke(&p->mm, at, s.buf + (at - (s.top - size)), s.top - at);
 	*sp_out = at;
+	p->mm.start_stack = at;
 out:
 	free(ptrs);
 	free(s.buf);
@@ -355,6 +360,8 @@ int exec_load(struct process *p, struct file *fd, const char *execfn,
 	if (r)
 		return r;
 	entry = eh.e_entry + bias;
+	mm->start_code = lo + bias;
+	mm->end_code = hi + bias;
 	if (interp) {
 		r = load_interp(p, fd, interp, &interp_base, &entry, err);
 		if (r)

@@ -44,6 +44,7 @@ struct kernel {
 	/* CPUs the sandbox reports: the host's at start-up, before a
 	 * platform pinned its threads (a raw cpu_set_t) */
 	uint64_t cpus[16];
+	int64_t boot_ns, boot_real_ns; /* CLOCK_MONOTONIC, REALTIME at start */
 };
 
 /* siginfo as the application sees it (128 bytes). */
@@ -102,6 +103,11 @@ struct process {
 	bool caps_dropped;	/* capset ran: caps below, else by uid */
 	uint64_t cap_eff, cap_perm, cap_inh;
 	int ioprio;		/* ioprio_set's value, recorded */
+	int oom_score_adj;	/* /proc/PID/oom_score_adj: kept, not acted on */
+	int64_t start_ns;	/* CLOCK_MONOTONIC when it was registered */
+	/* task_exit has detached mm, files and fs (set under k->lock before
+	 * they are freed, so /proc reading them under k->lock is safe) */
+	bool released;
 };
 
 struct task {
@@ -154,6 +160,10 @@ void syscall_dispatch(struct task *t);
 
 /* syscall_name - "read", or NULL for numbers Linux does not have. */
 const char *syscall_name(uint64_t nr);
+
+/* current_task - the task whose syscall this host thread is running
+ * (NULL on threads that run no task); /proc/self resolves through it. */
+extern __thread struct task *current_task;
 
 /* task_run - the task loop: run @t until its thread group exits. */
 int task_run(struct task *t);

@@ -16,21 +16,29 @@
 #include <time.h>
 
 #include "../util/log.h"
+#include "../vfs/procfs.h"
 #include "../vfs/vfs.h"
 #include "fdtable.h"
 #include "kernel.h"
 
 #define SHUTDOWN_WAIT_NS 2000000000LL /* then sbxrun exits regardless */
 
+static int64_t now_ns(void);
+
 void kernel_init(struct kernel *k)
 {
 	pthread_condattr_t ca;
+	struct timespec ts;
 
 	pthread_mutex_init(&k->lock, NULL);
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&k->changed, &ca);
 	pthread_condattr_destroy(&ca);
+	k->boot_ns = now_ns();
+	clock_gettime(CLOCK_REALTIME, &ts);
+	k->boot_real_ns = ts.tv_sec * 1000000000LL + ts.tv_nsec;
+	procfs_attach(k);
 }
 
 void thread_add(struct process *p, struct task *t)
@@ -68,6 +76,7 @@ struct task *task_find(struct kernel *k, int tid)
 void process_register(struct kernel *k, struct process *p)
 {
 	pthread_mutex_lock(&k->lock);
+	p->start_ns = now_ns();
 	if (!p->threads && p->task)
 		thread_add(p, p->task);
 	p->next = k->procs;
@@ -172,6 +181,8 @@ void task_exit(struct task *t)
 	struct kernel *k = p->k;
 	const struct sbx_platform_ops *ops = k->pops;
 	struct sbx_ctx *ctx;
+	struct fdtable *files;
+	struct fs_context *fs;
 
 	if (t->clear_child_tid) {
 		uint32_t zero = 0;
@@ -183,6 +194,12 @@ void task_exit(struct task *t)
 	t->ctx = NULL; /* no more interrupts */
 	thread_remove(p, t);
 	p->task = t; /* the zombie keeps its last task */
+	/* from here /proc no longer looks at mm, files or fs */
+	p->released = true;
+	files = p->files;
+	fs = p->fs;
+	p->files = NULL;
+	p->fs = NULL;
 	pthread_mutex_unlock(&k->lock);
 	if (ctx)
 		ops->ctx_destroy(ctx);
@@ -190,11 +207,9 @@ void task_exit(struct task *t)
 		ops->as_destroy(p->as);
 	p->as = NULL;
 	mm_destroy(&p->mm);
-	fdtable_free(p->files); /* pipe readers see EOF now */
-	p->files = NULL;
-	if (p->fs)
-		fs_context_put(p->fs);
-	p->fs = NULL;
+	fdtable_free(files); /* pipe readers see EOF now */
+	if (fs)
+		fs_context_put(fs);
 
 	pthread_mutex_lock(&k->lock);
 	t->exited = true;

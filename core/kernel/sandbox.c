@@ -7,6 +7,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -105,6 +106,20 @@ int sandbox_run(struct kernel *k, struct file *prog, const char *execfn,
 	r = install_stdio(p);
 	if (r)
 		goto out_free;
+	{
+		/* /proc/1/exe: the program's real path, as after execve */
+		char exe[PATH_MAX];
+
+		if (prog->path.d &&
+		    vfs_getpath(p->fs, &prog->path, exe, sizeof(exe)) >= 0) {
+			char *e = strdup(exe);
+
+			if (e) {
+				free(p->exe);
+				p->exe = e;
+			}
+		}
+	}
 	r = k->pops->as_create(k->plat, &p->as);
 	if (r) {
 		sbx_error_set(err, -r, "platform: cannot create an address space: %s",

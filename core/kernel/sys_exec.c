@@ -164,6 +164,7 @@ static void commit_exec(struct task *t, struct mm *old_mm, struct sbx_as *old_as
 	struct kernel *k = p->k;
 	struct sbx_ctx *old_ctx;
 	const char *base = strrchr(exe, '/');
+	char *new_exe, *old_exe = NULL;
 
 	pthread_mutex_lock(&k->lock);
 	old_ctx = t->ctx;
@@ -184,11 +185,16 @@ static void commit_exec(struct task *t, struct mm *old_mm, struct sbx_as *old_as
 	t->clear_child_tid = 0;
 	t->robust_list = t->robust_len = 0;
 	p->vfork_done = true;
+	/* /proc reads exe and comm under the lock */
+	new_exe = strdup(exe);
+	if (new_exe) {
+		old_exe = p->exe;
+		p->exe = new_exe;
+	}
+	snprintf(t->comm, sizeof(t->comm), "%.15s", base ? base + 1 : exe);
 	pthread_cond_broadcast(&k->changed);
 	pthread_mutex_unlock(&k->lock);
-	free(p->exe);
-	p->exe = strdup(exe);
-	snprintf(t->comm, sizeof(t->comm), "%.15s", base ? base + 1 : exe);
+	free(old_exe);
 }
 
 static long do_execve(struct task *t, const struct vfs_path *start,
@@ -257,24 +263,29 @@ static long do_execve(struct task *t, const struct vfs_path *start,
 		pthread_cond_wait(&k->changed, &k->lock);
 	pthread_mutex_unlock(&k->lock);
 
-	/* build the new image beside the old one */
-	old_mm = p->mm;
+	/* build the new image beside the old one; the swap of p->mm is under
+	 * the kernel lock, under which /proc takes another process's mm lock */
 	r = k->pops->as_create(k->plat, &new_as);
 	if (r)
 		goto out_file;
+	pthread_mutex_lock(&k->lock);
+	old_mm = p->mm;
 	p->as = new_as;
 	process_init_mm(p, k->cfg->limits.memory);
 	p->mm.stack_max = old_mm.stack_max;
+	pthread_mutex_unlock(&k->lock);
 	r = exec_load(p, f, upath, argv->v, envp->v, &regs, &err);
 	if (!r)
 		r = k->pops->ctx_create(new_as, &new_ctx);
 	if (r) {
 		if (err.err)
 			sbx_debug("execve %s: %s", path, err.msg);
+		pthread_mutex_lock(&k->lock);
 		mm_destroy(&p->mm);
-		k->pops->as_destroy(new_as);
 		p->mm = old_mm;
 		p->as = old_as;
+		pthread_mutex_unlock(&k->lock);
+		k->pops->as_destroy(new_as);
 		goto out_file;
 	}
 	regs.fs_base = 0;

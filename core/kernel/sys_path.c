@@ -293,7 +293,7 @@ long sys_statx(struct task *t, const struct sbx_syscall_args *a)
 static long readlink_at(struct task *t, int dirfd, uint64_t upath,
 			uint64_t buf, uint64_t size)
 {
-	char self[32], *target = NULL;
+	char *target = NULL;
 	struct vfs_path p;
 	struct upath u;
 	ssize_t n;
@@ -304,15 +304,6 @@ static long readlink_at(struct task *t, int dirfd, uint64_t upath,
 		return r;
 	if ((int64_t)size <= 0) {
 		r = -EINVAL;
-		goto out;
-	}
-	/* until /proc exists: the process's executable */
-	snprintf(self, sizeof(self), "/proc/%d/exe", t->proc->pid);
-	if (!strcmp(u.s, "/proc/self/exe") || !strcmp(u.s, self)) {
-		n = (ssize_t)strlen(t->proc->exe);
-		if ((uint64_t)n > size)
-			n = (ssize_t)size;
-		r = mm_copy_out(&t->proc->mm, buf, t->proc->exe, (size_t)n) ?: n;
 		goto out;
 	}
 	if (!u.s[0]) {

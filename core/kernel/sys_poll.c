@@ -336,7 +336,8 @@ static void epoll_release(struct file *f)
 	free(ep);
 }
 
-static const struct file_ops epoll_ops = { .release = epoll_release };
+static const struct file_ops epoll_ops = { .release = epoll_release,
+					   .anon_name = "[eventpoll]" };
 
 static long epoll_new(struct task *t, int flags)
 {

@@ -298,7 +298,9 @@ long sys_prctl(struct task *t, const struct sbx_syscall_args *a)
 		if (r == -EFAULT)
 			return r;
 		name[sizeof(name) - 1] = '\0';
+		pthread_mutex_lock(&p->k->lock); /* /proc reads it */
 		memcpy(t->comm, name, sizeof(name));
+		pthread_mutex_unlock(&p->k->lock);
 		return 0;
 	}
 	case PR_GET_NAME:

@@ -34,11 +34,15 @@ static void handle_fault(struct task *t, const struct sbx_exit *ex)
 	signal_force(t, ex->signo, &info);
 }
 
+__thread struct task *current_task;
+
 int task_run(struct task *t)
 {
 	const struct sbx_platform_ops *ops = t->proc->k->pops;
 	struct sbx_exit ex;
 	int r;
+
+	current_task = t;
 
 	while (!t->proc->exiting && !t->exit_thread) {
 		memset(&ex, 0, sizeof(ex));
@@ -48,6 +52,7 @@ int task_run(struct task *t)
 			sbx_err("platform: cannot run pid %d: %s", t->proc->pid,
 				strerror(-r));
 			process_exit(t->proc, SIGKILL);
+			current_task = NULL;
 			return r;
 		}
 		switch (ex.kind) {
@@ -63,9 +68,11 @@ int task_run(struct task *t)
 		default:
 			sbx_err("platform: unknown exit kind %u", ex.kind);
 			process_exit(t->proc, SIGKILL);
+			current_task = NULL;
 			return -EINVAL;
 		}
 		signal_deliver(t);
 	}
+	current_task = NULL;
 	return 0;
 }

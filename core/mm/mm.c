@@ -315,6 +315,13 @@ int mm_fork(struct mm *dst, struct mm *src)
 	dst->brk = src->brk;
 	dst->mmap_base = src->mmap_base;
 	dst->stack_max = src->stack_max;
+	dst->start_code = src->start_code;
+	dst->end_code = src->end_code;
+	dst->start_stack = src->start_stack;
+	dst->arg_start = src->arg_start;
+	dst->arg_end = src->arg_end;
+	dst->env_start = src->env_start;
+	dst->env_end = src->env_end;
 	pthread_mutex_unlock(&src->lock);
 	return r;
 }

@@ -60,6 +60,9 @@ struct mm {
 	uint64_t brk_start, brk;
 	uint64_t stack_max;	     /* RLIMIT_STACK for growsdown VMAs */
 	uint64_t committed, limit;   /* accessible bytes; limit 0 = none */
+	/* set by exec for /proc (stat, cmdline, environ), as Linux's mm */
+	uint64_t start_code, end_code, start_stack;
+	uint64_t arg_start, arg_end, env_start, env_end;
 	struct mm_backend be;
 };
 

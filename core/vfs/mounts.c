@@ -4,8 +4,8 @@
  * (loaded here, before the core confines itself: mounting starts the
  * sbx-gofer processes), tmpfs and dev built in, plus the defaults a Linux
  * program expects: /dev (dev) and /dev/shm (tmpfs) unless configured, and
- * an empty read-only /proc and /sys until procfs exists (host /proc and
- * /sys are never served: the gofer refuses them too).
+ * /proc (procfs, made from the core's own state) and an empty read-only
+ * /sys (host /proc and /sys are never served: the gofer refuses them too).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -15,6 +15,7 @@
 #include "../config/config.h"
 #include "../plugin/loader.h"
 #include "../util/log.h"
+#include "procfs.h"
 #include "vfs.h"
 
 static struct plugin fs_plugin;
@@ -66,6 +67,15 @@ static int mount_builtin(const char *target, const char *type, bool ro,
 {
 	struct sbx_fs_mount_args args = { sizeof(args), "none", ro, size };
 	int r;
+
+	if (!strcmp(type, "proc")) {
+		/* read-only by file modes, as Linux's (comm is writable) */
+		r = vfs_mount(target, &procfs_ops, NULL, &args, type);
+		if (r)
+			return sbx_error_set(err, -r, "mount proc on %s: %s",
+					     target, strerror(-r));
+		return 0;
+	}
 
 	/* dev is a tmpfs filled before it goes read-only */
 	args.readonly = strcmp(type, "dev") ? ro : false;
@@ -137,10 +147,8 @@ int vfs_init(const struct sbx_config *cfg, const struct plugin_search_path *sp,
 					strerror(-r));
 			continue;
 		}
-		/* proc: an empty placeholder until procfs exists */
-		r = mount_builtin(m->target, m->type == CFG_MOUNT_PROC ? "proc"
-				  : types[m->type], m->type == CFG_MOUNT_PROC ||
-				  m->readonly, m->size, err);
+		r = mount_builtin(m->target, types[m->type], m->readonly,
+				  m->size, err);
 		if (r)
 			return r;
 	}
@@ -151,7 +159,7 @@ int vfs_init(const struct sbx_config *cfg, const struct plugin_search_path *sp,
 	    (r = mount_builtin("/dev/shm", "tmpfs", false, 64ULL << 20, err)))
 		return r;
 	if (!configured(cfg, "/proc") &&
-	    (r = mount_builtin("/proc", "proc", true, 0, err)))
+	    (r = mount_builtin("/proc", "proc", false, 0, err)))
 		return r;
 	if (!configured(cfg, "/sys") &&
 	    (r = mount_builtin("/sys", "sysfs", true, 0, err)))

@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "../util/log.h"
+#include "procfs.h"
 #include "vfs.h"
 
 #define VFS_MAX_DENTRIES 4096
@@ -138,6 +139,14 @@ static int d_lookup(struct dentry *dir, const char *name, struct dentry **out)
 	uint32_t mode;
 	int r;
 
+	/* /proc entries come and go with processes and fds: a cached one is
+	 * checked again, and dropped with what is cached below it */
+	if (d && d->mnt->ops == &procfs_ops && d->node &&
+	    !procfs_revalidate(d->node)) {
+		prune(d);
+		d_drop(d);
+		d = NULL;
+	}
 	if (d) {
 		d->refs++;
 		*out = d;
@@ -226,6 +235,7 @@ static int add_mount(struct dentry *mp, struct vfs_mount *parent,
 	m->fs = fs;
 	m->readonly = args->readonly;
 	m->dev = makedev(0, 0x20 + (unsigned)n_mounts);
+	m->id = 21 + (int)n_mounts;
 	m->target = strdup(target);
 	m->type = strdup(type);
 	r = ops->mount(fs, args, &m->m, &root);
@@ -369,6 +379,11 @@ struct fs_context *fs_context_new_cwd(const char *cwd)
 	return fs;
 }
 
+void fs_context_get(struct fs_context *fs)
+{
+	__atomic_add_fetch(&fs->refs, 1, __ATOMIC_RELAXED);
+}
+
 struct fs_context *fs_context_clone(struct fs_context *o)
 {
 	struct fs_context *fs = calloc(1, sizeof(*fs));
@@ -434,6 +449,54 @@ static int dotdot(struct walk *w, struct vfs_path *cur)
 
 static int walk_path(struct walk *w, struct vfs_path *cur, const char *path,
 		     bool parent_only, char *last, bool *trail);
+/*
+ * follow_magic - a /proc link.  cwd, root and fd/N are "magic": they jump
+ * to the object itself (the process's cwd dentry, the open file's path),
+ * not to a text, as Linux's nd_jump_link; a file without a path (pipe,
+ * socket) becomes an unnamed dentry for the open file itself.  Other proc
+ * links (self, exe) are texts.  procfs_follow takes the kernel's locks,
+ * which rank below vfs_lock but the fs context's lock ranks above it: so
+ * the VFS lock is dropped around it (@cur and @link stay referenced).
+ */
+static int follow_magic(struct walk *w, struct vfs_path *cur,
+			struct dentry *link)
+{
+	struct vfs_path to = { 0 };
+	struct sbx_fs_node *anon = NULL;
+	uint32_t mode = 0;
+	struct dentry *d;
+	int r;
+
+	pthread_mutex_unlock(&vfs_lock);
+	r = procfs_follow(link->node, &to, &anon, &mode);
+	pthread_mutex_lock(&vfs_lock);
+	if (r == 0 && (w->flags & WALK_BENEATH))
+		r = -EXDEV; /* openat2: magic links are never beneath */
+	if (r) {
+		if (to.d)
+			d_put_locked(to.d);
+		if (anon)
+			procfs_ops.release(anon);
+		return r;
+	}
+	if (anon) {
+		/* a dentry outside the cache, named like the link */
+		d = d_alloc(link->parent, link->mnt, link->name, anon, mode);
+		if (!d) {
+			procfs_ops.release(anon);
+			return -ENOMEM;
+		}
+		d->refs++;
+		d_drop(d);
+		set(cur, link->mnt, d);
+		d_put_locked(d);
+		return 0;
+	}
+	set(cur, to.mnt, to.d);
+	d_put_locked(to.d);
+	top(cur);
+	return 0;
+}
 
 /* follow - replace the symlink at @link (a child of @cur) by its target. */
 static int follow(struct walk *w, struct vfs_path *cur, struct dentry *link)
@@ -446,6 +509,8 @@ static int follow(struct walk *w, struct vfs_path *cur, struct dentry *link)
 		return -ELOOP;
 	if (++w->links > VFS_MAXSYMLINKS)
 		return -ELOOP;
+	if (link->mnt->ops == &procfs_ops && procfs_is_magic(link->node))
+		return follow_magic(w, cur, link);
 	target = malloc(PATH_MAX);
 	if (!target)
 		return -ENOMEM;
@@ -645,6 +710,10 @@ int vfs_open_path(const struct vfs_path *p, int flags, struct file **out)
 	if ((acc != O_RDONLY || (flags & O_TRUNC)) && p->mnt->readonly &&
 	    !S_ISCHR(p->d->mode) && !S_ISFIFO(p->d->mode))
 		return -EROFS;
+	/* /proc files: content made now, held by the open file (and fd/N
+	 * of a pipe or tty: that open file itself) */
+	if (ops == &procfs_ops && !S_ISDIR(p->d->mode))
+		return procfs_open(p, flags, out);
 	if (S_ISCHR(p->d->mode)) {
 		r = ops->getattr(p->d->node, &a);
 		if (r)
@@ -1129,21 +1198,24 @@ int vfs_access(const struct vfs_path *p, int mode, uint32_t uid)
 int vfs_getpath(struct fs_context *fs, const struct vfs_path *p, char *buf,
 		size_t len)
 {
-	struct vfs_path root;
-	struct vfs_mount *mnt = p->mnt;
-	struct dentry *d = p->d;
-	char *tmp = malloc(PATH_MAX);
-	size_t at = PATH_MAX - 1;
-	int r = 0;
+	bool deleted = false;
+	int r = vfs_d_path(fs, p, buf, len, &deleted);
 
-	if (!tmp)
-		return -ENOMEM;
-	tmp[at] = 0;
-	pthread_mutex_lock(&fs->lock);
-	root = fs->root;
-	pthread_mutex_unlock(&fs->lock);
-	pthread_mutex_lock(&vfs_lock);
-	while (!(d == root.d && mnt == root.mnt)) {
+	return r >= 0 && deleted ? -ENOENT : r;
+}
+
+/*
+ * path_locked - the path of (@mnt, @d) as seen from @root, built backwards
+ * into @tmp (PATH_MAX bytes) ending at tmp[PATH_MAX-1]; *@at gets its start.
+ * Lock held.
+ */
+static int path_locked(const struct vfs_path *root, struct vfs_mount *mnt,
+		       struct dentry *d, char *tmp, size_t *at)
+{
+	size_t a = PATH_MAX - 1;
+
+	tmp[a] = 0;
+	while (!(d == root->d && mnt == root->mnt)) {
 		size_t n;
 
 		if (d == mnt->root) {
@@ -1154,21 +1226,37 @@ int vfs_getpath(struct fs_context *fs, const struct vfs_path *p, char *buf,
 			continue;
 		}
 		n = strlen(d->name);
-		if (at < n + 1) {
-			r = -ENAMETOOLONG;
-			break;
-		}
-		at -= n;
-		memcpy(tmp + at, d->name, n);
-		tmp[--at] = '/';
+		if (a < n + 2)
+			return -ENAMETOOLONG;
+		a -= n;
+		memcpy(tmp + a, d->name, n);
+		tmp[--a] = '/';
 		d = d->parent;
 	}
-	if (!r && p->d->dead)
-		r = -ENOENT;
+	if (a == PATH_MAX - 1)
+		tmp[--a] = '/';
+	*at = a;
+	return 0;
+}
+
+int vfs_d_path(struct fs_context *fs, const struct vfs_path *p, char *buf,
+	       size_t len, bool *deleted)
+{
+	struct vfs_path root;
+	char *tmp = malloc(PATH_MAX);
+	size_t at = 0;
+	int r;
+
+	if (!tmp)
+		return -ENOMEM;
+	pthread_mutex_lock(&fs->lock);
+	root = fs->root;
+	pthread_mutex_unlock(&fs->lock);
+	pthread_mutex_lock(&vfs_lock);
+	r = path_locked(&root, p->mnt, p->d, tmp, &at);
+	*deleted = p->d->dead;
 	pthread_mutex_unlock(&vfs_lock);
-	if (!r && at == PATH_MAX - 1)
-		tmp[--at] = '/';
-	if (!r && PATH_MAX - 1 - at + 1 > len)
+	if (!r && PATH_MAX - at > len)
 		r = -ERANGE;
 	if (!r) {
 		memcpy(buf, tmp + at, PATH_MAX - at);
@@ -1176,4 +1264,52 @@ int vfs_getpath(struct fs_context *fs, const struct vfs_path *p, char *buf,
 	}
 	free(tmp);
 	return r;
+}
+
+/* under_root - @m is @root's mount or mounted below it (lock held). */
+static bool under_root(const struct vfs_path *root, struct vfs_mount *m)
+{
+	for (; m; m = m->parent) {
+		if (m == root->mnt)
+			return true;
+	}
+	return false;
+}
+
+int vfs_mounts_foreach(struct fs_context *fs,
+		       void (*fn)(void *arg, const struct vfs_mount_info *mi),
+		       void *arg)
+{
+	struct vfs_path root;
+	char *tmp = malloc(PATH_MAX);
+	int r = 0;
+
+	if (!tmp)
+		return -ENOMEM;
+	pthread_mutex_lock(&fs->lock);
+	root = fs->root;
+	pthread_mutex_unlock(&fs->lock);
+	pthread_mutex_lock(&vfs_lock);
+	for (size_t i = 0; i < n_mounts; i++) {
+		struct vfs_mount *m = mounts[i];
+		struct vfs_mount_info mi = {
+			.id = m->id, .parent_id = m->parent ? m->parent->id : 1,
+			.dev = m->dev, .type = m->type, .readonly = m->readonly,
+		};
+		size_t at;
+
+		if (!under_root(&root, m) ||
+		    path_locked(&root, m, m->root, tmp, &at))
+			continue;
+		mi.path = tmp + at;
+		fn(arg, &mi);
+	}
+	pthread_mutex_unlock(&vfs_lock);
+	free(tmp);
+	return r;
+}
+
+int vfs_mount_id(const struct vfs_path *p)
+{
+	return p->mnt ? p->mnt->id : 0;
 }

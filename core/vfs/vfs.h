@@ -44,6 +44,7 @@ struct vfs_mount {
 	struct dentry *mountpoint;/* in parent */
 	bool readonly;
 	uint64_t dev;		  /* st_dev reported for provider nodes */
+	int id;			  /* mount id (mountinfo, fdinfo's mnt_id) */
 	char *target;		  /* absolute sandbox path, for messages */
 	char *type;		  /* "tmpfs", "gofer" ... (statfs, mounts) */
 };
@@ -89,6 +90,9 @@ struct file_ops {
 	int (*truncate)(struct file *f, uint64_t len);
 	int (*fsync)(struct file *f);
 	void (*release)(struct file *f);
+	/* files without a path or host fd: the name /proc/PID/fd/N shows
+	 * after "anon_inode:" ("[eventpoll]") */
+	const char *anon_name;
 };
 
 struct file {
@@ -142,6 +146,8 @@ struct fs_context *fs_context_new(void);
  * @cwd cannot be entered, as a login would). */
 struct fs_context *fs_context_new_cwd(const char *cwd);
 struct fs_context *fs_context_clone(struct fs_context *fs);
+/* fs_context_get - another reference (takes no lock: callable under any). */
+void fs_context_get(struct fs_context *fs);
 void fs_context_put(struct fs_context *fs);
 
 void vfs_path_get(const struct vfs_path *p);
@@ -205,6 +211,27 @@ int vfs_access(const struct vfs_path *p, int mode, uint32_t uid);
 /* vfs_getpath - the absolute path of @p as seen from @fs's root. */
 int vfs_getpath(struct fs_context *fs, const struct vfs_path *p, char *buf,
 		size_t len);
+/* vfs_d_path - vfs_getpath, but an unlinked @p still gets its last path
+ * with *@deleted set (Linux's " (deleted)" in /proc links). */
+int vfs_d_path(struct fs_context *fs, const struct vfs_path *p, char *buf,
+	       size_t len, bool *deleted);
+
+/* struct vfs_mount_info - one line of /proc/PID/mounts and mountinfo. */
+struct vfs_mount_info {
+	int id, parent_id;
+	uint64_t dev;
+	const char *path;	/* as seen from the caller's root */
+	const char *type;	/* the VFS's type name ("gofer", "tmpfs" ...) */
+	bool readonly;
+};
+/* vfs_mounts_foreach - call @fn for every mount visible from @fs's root,
+ * in mount order, under the VFS lock (@fn must not call into the VFS).
+ * Return: 0, or -ENOMEM. */
+int vfs_mounts_foreach(struct fs_context *fs,
+		       void (*fn)(void *arg, const struct vfs_mount_info *mi),
+		       void *arg);
+/* vfs_mount_id - the id of the mount @p is on (0 for files without). */
+int vfs_mount_id(const struct vfs_path *p);
 bool vfs_is_dir(const struct vfs_path *p);
 
 /* The built-in providers. */

@@ -168,6 +168,39 @@ if [ -x "$busybox" ] && "$busybox" true 2>/dev/null; then
 	needs_vfs "busybox stat -c %n /" $bb stat -c %n /
 	needs_vfs "busybox whoami (/etc/passwd)" $bb whoami
 
+	# /proc: ps and ls see the sandbox's processes and fds only
+	expect "busybox ps" 0 "PID   USER     COMMAND
+    1 root     /bin/busybox ps
+" $bb ps
+	expect "busybox ps -o pid,ppid,stat,comm" 0 "PID   PPID  STAT COMMAND
+    1     0 R    busybox
+" $bb ps -o pid,ppid,stat,comm
+	# shellcheck disable=SC2016 # expanded by busybox sh
+	expect "busybox ps with a child in the background" 0 "PID   PPID  COMMAND
+    1     0 busybox
+    2     1 busybox
+" $bb sh -c 'sleep 5 & ps -o pid,ppid,comm | sed -n "1,3p"; kill $!'
+	expect "busybox ls /proc/self/fd" 0 "0
+1
+2
+3
+" $bb ls /proc/self/fd
+	sbx $bb ls -l /proc/self/fd/0
+	if [ "$st" -eq 0 ] && grep -q ' /proc/self/fd/0 -> /dev/null$' "$tmp/sbx.out"; then
+		ok "busybox ls -l /proc/self/fd/0 -> /dev/null"
+	else
+		not_ok "busybox ls -l /proc/self/fd/0 -> /dev/null" "status $st"
+		show "$tmp/sbx.out"
+	fi
+	sbx $bb cat /proc/self/status
+	if [ "$st" -eq 0 ] && grep -q "^Name:	busybox$" "$tmp/sbx.out" &&
+		grep -q '^Pid:	1$' "$tmp/sbx.out" && grep -q '^PPid:	0$' "$tmp/sbx.out"; then
+		ok "busybox cat /proc/self/status: Name busybox, Pid 1, PPid 0"
+	else
+		not_ok "busybox cat /proc/self/status" "status $st"
+		show "$tmp/sbx.out"
+	fi
+
 	"$sbxrun" --strace --config "$config" $plat_opt -- $bb echo hello </dev/null \
 		>"$tmp/sbx.out" 2>"$tmp/strace"
 	st=$?

@@ -9,7 +9,7 @@ plat_opt=${SBX_TEST_PLATFORM:+--platform $SBX_TEST_PLATFORM}
 n=0
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-echo "1..10"
+echo "1..13"
 
 # same NAME CMD...: run CMD natively and in the sandbox (cwd /), compare
 same() {
@@ -52,6 +52,12 @@ same "find and xargs in /usr/share/doc/coreutils" \
 	/bin/sh -c 'find /usr/share/doc/coreutils -type f | sort | xargs ls -1 | wc -l'
 same "python3: computation, json, subprocess" \
 	python3 -c 'import json, subprocess; print(sum(range(10**5))); print(json.dumps({"a": [1, 2]})); print(subprocess.run(["echo", "sub"], capture_output=True, text=True).stdout.strip())'
+same "python3: os.listdir(/proc/self/fd) after closing inherited fds" \
+	python3 -c 'import os; os.closerange(3, 65536); print(sorted(os.listdir("/proc/self/fd")))'
+same "python3: /proc/self/stat and status agree with os" \
+	python3 -c 'import os; s = open("/proc/self/stat").read(); f = s[s.rindex(")") + 2:].split(); print(len(f) + 2, f[0], int(f[1]) == os.getppid()); st = dict(l.split(":\t", 1) for l in open("/proc/self/status").read().splitlines()); print(st["Name"], st["State"], int(st["Pid"]) == os.getpid(), st["Uid"].split()[0] == str(os.getuid()))'
+same "grep fields of /proc/self/status" \
+	/bin/sh -c 'grep -E "^(Name|State|Umask|Threads|NoNewPrivs|SigBlk):" /proc/self/status'
 same "python3 asyncio: event loop (epoll, socketpair), streams" \
 	python3 -c 'import asyncio, socket
 async def main():

@@ -19,6 +19,8 @@ static inline const char *errname(int e)
 	case EFAULT: return "EFAULT";
 	case EEXIST: return "EEXIST";
 	case ENOTDIR: return "ENOTDIR";
+	case ELOOP: return "ELOOP";
+	case ENXIO: return "ENXIO";
 	case EISDIR: return "EISDIR";
 	case EINVAL: return "EINVAL";
 	case EMFILE: return "EMFILE";

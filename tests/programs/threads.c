@@ -4,6 +4,7 @@
  * thread, exit() from a thread ending the process.  Prints relations only.
  */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -76,6 +77,83 @@ static void *forker(void *arg)
 	return (void *)(long)WEXITSTATUS(st);
 }
 
+/* /proc of a thread group: task/ lists every thread, thread-self is
+ * the caller's own directory, comm is per thread */
+static pthread_barrier_t bar;
+static long tids[N];
+
+static void *procfs_worker(void *arg)
+{
+	long i = (long)arg, tid = syscall(SYS_gettid), ok = 0;
+	char path[64], buf[512];
+	FILE *f;
+
+	tids[i] = tid;
+	snprintf(buf, sizeof(buf), "worker%ld", i);
+	pthread_setname_np(pthread_self(), buf);
+	f = fopen("/proc/thread-self/stat", "r");
+	if (f && fgets(buf, sizeof(buf), f))
+		ok = atol(buf) == tid;
+	if (f)
+		fclose(f);
+	snprintf(path, sizeof(path), "/proc/self/task/%ld/status", tid);
+	f = fopen(path, "r");
+	while (f && fgets(buf, sizeof(buf), f))
+		if (!strncmp(buf, "Tgid:", 5))
+			ok += atol(buf + 5) == getpid();
+	if (f)
+		fclose(f);
+	pthread_barrier_wait(&bar); /* all started */
+	pthread_barrier_wait(&bar); /* main has looked */
+	return (void *)ok;
+}
+
+static void procfs_threads(void)
+{
+	pthread_t t[N];
+	long good = 0, names = 0;
+	int entries = 0, threads = 0;
+	char buf[256], path[64];
+	struct dirent *e;
+	void *r;
+	DIR *d;
+	FILE *f;
+
+	pthread_barrier_init(&bar, NULL, N + 1);
+	for (long i = 0; i < N; i++)
+		pthread_create(&t[i], NULL, procfs_worker, (void *)i);
+	pthread_barrier_wait(&bar);
+	d = opendir("/proc/self/task");
+	while (d && (e = readdir(d)))
+		entries += e->d_name[0] != '.';
+	if (d)
+		closedir(d);
+	f = fopen("/proc/self/status", "r");
+	while (f && fgets(buf, sizeof(buf), f))
+		if (!strncmp(buf, "Threads:", 8))
+			threads = atoi(buf + 8);
+	if (f)
+		fclose(f);
+	for (int i = 0; i < N; i++) {
+		char want[32];
+
+		snprintf(path, sizeof(path), "/proc/self/task/%ld/comm", tids[i]);
+		snprintf(want, sizeof(want), "worker%d\n", i);
+		f = fopen(path, "r");
+		if (f && fgets(buf, sizeof(buf), f))
+			names += !strcmp(buf, want);
+		if (f)
+			fclose(f);
+	}
+	pthread_barrier_wait(&bar);
+	for (int i = 0; i < N; i++) {
+		pthread_join(t[i], &r);
+		good += (long)r;
+	}
+	printf("/proc: task/ entries %d, Threads %d, per-thread comm %ld, "
+	       "thread-self and Tgid %ld\n", entries, threads, names, good);
+}
+
 static void *exiter(void *arg)
 {
 	exit(9);
@@ -127,6 +205,8 @@ int main(void)
 	pthread_kill(p, SIGUSR1);
 	pthread_join(p, NULL);
 	printf("pthread_kill reached that thread: %d\n", pthread_equal(hit, p));
+
+	procfs_threads();
 
 	pthread_create(&p, NULL, forker, NULL);
 	pthread_join(p, &r);

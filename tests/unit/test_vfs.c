@@ -2,7 +2,9 @@
  * VFS unit tests: path walking ("..", symlinks, ELOOP, trailing slashes,
  * mount crossing), the dentry cache (unlink/rename invalidation), tmpfs
  * (files, directories, ENOSPC, getdents cookies) and the gofer protocol
- * codec fed malformed messages.  The VFS runs on a tmpfs root; no gofer.
+ * codec fed malformed messages, and the tree of /proc without a kernel
+ * (global files, cookies, seek rules, errors).  The VFS runs on a tmpfs
+ * root; no gofer.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -14,6 +16,7 @@
 #include <sys/stat.h>
 
 #include "core/mm/memfile.h"
+#include "core/vfs/procfs.h"
 #include "core/vfs/vfs.h"
 #include "plugins/fs-gofer/proto.h"
 #include "runner.h"
@@ -246,6 +249,69 @@ static int parse(const void *msg, size_t len)
 	return gofer_parse(&b, msg, len, &h);
 }
 
+START_TEST(test_vfs_procfs_tree)
+{
+	struct sbx_fs_mount_args args = { sizeof(args), "none", false, 0 };
+	char buf[4096], names[512] = "";
+	struct vfs_path a, b;
+	struct k_stat st;
+	struct file *f;
+	ssize_t n;
+
+	ck_assert_int_eq(vfs_mount("/proc", &procfs_ops, NULL, &args, "proc"), 0);
+	ck_assert_int_eq(get("/proc/version", buf, sizeof(buf)), 0);
+	ck_assert_int_eq(strncmp(buf, "Linux version ", 14), 0);
+	ck_assert_int_eq(get("/proc/sys/kernel/ostype", buf, sizeof(buf)), 0);
+	ck_assert_str_eq(buf, "Linux\n");
+	/* no task on this thread: self leads nowhere, pids do not exist */
+	ck_assert_int_eq(walk("/proc/self", WALK_FOLLOW, NULL), -ENOENT);
+	ck_assert_int_eq(walk("/proc/1", WALK_FOLLOW, NULL), -ENOENT);
+	ck_assert_int_eq(walk("/proc/nosuch", WALK_FOLLOW, NULL), -ENOENT);
+	/* inode numbers are stable per path; sizes are 0 */
+	ck_assert_int_eq(vfs_walk(fs, NULL, "/proc/uptime", 0, &a), 0);
+	ck_assert_int_eq(vfs_walk(fs, NULL, "/proc/./uptime", 0, &b), 0);
+	ck_assert_int_eq(vfs_stat(&a, &st), 0);
+	ck_assert_uint_eq(st.st_size, 0);
+	n = (ssize_t)st.st_ino;
+	ck_assert_int_eq(vfs_stat(&b, &st), 0);
+	ck_assert_uint_eq((uint64_t)n, st.st_ino);
+	vfs_path_put(&a);
+	vfs_path_put(&b);
+	/* a snapshot: SEEK_SET/SEEK_CUR only, pread anywhere */
+	ck_assert_int_eq(vfs_open(fs, NULL, "/proc/version", O_RDONLY, 0, 0, &f), 0);
+	ck_assert_int_eq(f->ops->llseek(f, 0, SEEK_END), -EINVAL);
+	ck_assert_int_eq(f->ops->llseek(f, -1, SEEK_SET), -EINVAL);
+	ck_assert_int_eq(f->ops->llseek(f, 6, SEEK_SET), 6);
+	n = f->ops->read(f, buf, 7, -1);
+	ck_assert_int_eq(n, 7);
+	ck_assert_int_eq(memcmp(buf, "version", 7), 0);
+	ck_assert_int_eq(f->ops->read(f, buf, 5, 0), 5);
+	ck_assert_int_eq(memcmp(buf, "Linux", 5), 0);
+	ck_assert_int_eq(f->ops->read(f, buf, 5, 1 << 20), 0);
+	ck_assert_int_eq(f->ops->write(f, "x", 1, -1), -EINVAL);
+	file_put(f);
+	/* the listing: ".", "..", then the table in order */
+	ck_assert_int_eq(vfs_open(fs, NULL, "/proc", O_RDONLY | O_DIRECTORY, 0, 0, &f), 0);
+	while ((n = f->ops->getdents(f, buf, sizeof(buf))) > 0)
+		for (ssize_t at = 0; at < n;) {
+			uint16_t reclen;
+
+			memcpy(&reclen, buf + at + 16, 2);
+			strcat(names, buf + at + 19);
+			strcat(names, " ");
+			at += reclen;
+		}
+	file_put(f);
+	ck_assert_str_eq(names, ". .. cpuinfo filesystems loadavg meminfo mounts "
+			 "self stat sys thread-self uptime version ");
+	/* Linux's errors for changing /proc */
+	ck_assert_int_eq(vfs_mkdir(fs, NULL, "/proc/x", 0755), -ENOENT);
+	ck_assert_int_eq(vfs_unlink(fs, NULL, "/proc/version", 0), -EPERM);
+	ck_assert_int_eq(vfs_open(fs, NULL, "/proc/new", O_CREAT | O_WRONLY, 0644,
+				  0, &f), -ENOENT);
+}
+END_TEST
+
 START_TEST(test_vfs_proto_malformed)
 {
 	unsigned char mem[512];
@@ -336,6 +402,7 @@ Suite *sbx_test_suite(void)
 	tcase_add_test(tc, test_vfs_dcache_unlink_rename);
 	tcase_add_test(tc, test_vfs_tmpfs_enospc_and_excl);
 	tcase_add_test(tc, test_vfs_tmpfs_getdents_while_unlinking);
+	tcase_add_test(tc, test_vfs_procfs_tree);
 	tcase_set_timeout(tc, 30);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("proto");
