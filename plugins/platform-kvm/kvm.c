@@ -1120,12 +1120,11 @@ static void kvm_fini(struct sbx_platform *p)
 
 static int kvm_describe(struct sbx_platform *p, struct sbx_platform_info *info)
 {
-	(void)p;
 	if (info->size < sizeof(*info))
 		return -EINVAL;
 	info->flags = SBX_PLATFORM_NEEDS_KVM | SBX_PLATFORM_MULTI_AS |
 		      SBX_PLATFORM_MULTI_CTX;
-	info->max_threads = 0;
+	info->max_threads = p->max_vcpus;
 	info->user_min = KVM_USER_MIN;
 	info->user_max = KVM_USER_MAX;
 	return 0;
