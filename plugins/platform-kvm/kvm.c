@@ -4,14 +4,14 @@
  * the address-space ops; a tiny guest stub (stub.S) turns `syscall` and
  * exceptions into I/O exits, and registers cross with KVM_CAP_SYNC_REGS.
  *
- * One VM per address space, one vCPU per context (one context per address
- * space for now).  Guest memory: the core's memory file is mapped once in
+ * One VM per address space, one vCPU per context (SBX_PLATFORM_MULTI_CTX).
+ * Guest memory: the core's memory file is mapped once in
  * the plugin and given to each VM as memory slots (guest-physical =
  * memory-file offset), added per KVM_CHUNK as mappings reach them, so the
  * application's memory is the core's without copies.  Each VM also has
- * private memory (kvm_abi.h) for the stub pages, GDT, IDT, TSS, kernel
- * stack and page tables, mapped above user_max and supervisor-only except
- * the read-only user stub page.  All set-up is done from the host (SREGS,
+ * private memory (kvm_abi.h) for the stub pages, GDT, IDT, page tables and
+ * one area per vCPU (TSS and kernel stack), mapped above user_max and
+ * supervisor-only except the read-only user stub page.  All set-up is done from the host (SREGS,
  * MSRs, CPUID, XCRs once per vCPU): no guest code runs in ring 0 at start.
  *
  * System calls.  LSTAR points at the user stub page: `out` to
@@ -32,11 +32,12 @@
  * guest.  KVM does not see host writes (on PVM its shadow page tables
  * would go stale), so changing a present entry drops the translations of
  * its old frame through KVM's MMU notifier (kvm_zap: MADV_DONTNEED on the
- * plugin's view of the memory file; batched per op); only rare changes
- * outside the memory file set need_flush, which re-adds the private
- * memory slot before the next run and so drops everything.  New mappings
- * (non-present to present) need nothing, so mmap and page touching never
- * exit to the host.
+ * plugin's view of the frame; batched per op).  The notifier flushes every
+ * vCPU of the VM before madvise returns (running ones are sent an IPI and
+ * flush before they re-enter), so this is also the TLB shootdown for the
+ * other threads.  Entries change atomically under running vCPUs and tables
+ * are never freed (see "page tables" below).  New mappings (non-present to
+ * present) need nothing, so mmap and page touching never exit to the host.
  *
  * The TSS I/O bitmap allows KVM_PORT_SYSCALL alone (PVM checks it for
  * the user-mode stub); the application's own `out`s, to that port from
@@ -45,7 +46,10 @@
  *
  * interrupt(): SIGUSR2 to the vCPU's thread, which keeps it blocked except
  * inside KVM_RUN (KVM_SET_SIGNAL_MASK): a signal sent before KVM_RUN makes
- * it return -EINTR at once, none ever interrupts the core's own calls;
+ * it return -EINTR at once, none ever interrupts the core's own calls (so
+ * the blocked signal does what run->immediate_exit would, without a
+ * handler that could break the core's host calls with EINTR); it is sent
+ * only while the thread is inside switch_to (kvm_interrupt);
  * the signal stays pending after that -EINTR and is drained with
  * sigtimedwait, and a pending flag tells real interrupts from stale
  * signals.  A system call or exception caught between its entry and its
@@ -56,11 +60,15 @@
  * one log line ending in "use platform: systrap" and -ENODEV.  The test's
  * VM becomes the first address space (a VM costs ~1-2 ms to make here).
  *
- * Threads: the thread that calls ctx_create runs the context; as_* may be
- * called from any thread (the core serialises them per address space, and
- * never while the context runs).
+ * Threads: the thread that calls ctx_create runs the context's vCPU; as_*
+ * may be called from any thread while other vCPUs of the VM run (the core
+ * serialises them per address space).  KVM cannot destroy a vCPU before
+ * its VM, so ctx_destroy parks it in a per-VM pool and ctx_create reuses
+ * parked ones first (FPU state reset, signal mask bound to the new
+ * thread); past KVM_CAP_MAX_VCPUS vCPUs in use, ctx_create gives -EAGAIN.
  *
- * Options: none yet (any key is refused).
+ * Options: max_threads (1-1024, default KVM's limit): vCPUs per VM, which
+ * is also the process's thread limit (describe's max_threads).
  *
  * The file is divided into: types and helpers; page tables; VM and vCPU
  * set-up; the self-test; init/fini/describe/seccomp_rules; address
