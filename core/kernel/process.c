@@ -244,21 +244,35 @@ static void kick(struct process *p)
 			p->k->pops->interrupt(t->ctx);
 }
 
-/* thread_exit - one thread of several leaves: its tid word is cleared and
- * woken (pthread_join), its context freed. */
-static void thread_exit(struct task *t)
+/*
+ * task_finish - @t's host thread is done with it.  Deciding whether @t is
+ * the last thread and leaving the thread list happen under one hold of the
+ * lock: two threads finishing at once must not both take the other for
+ * the last (then nobody would make the process a zombie, and its waiters
+ * would wait for ever).  A thread of several clears and wakes its tid word
+ * (pthread_join) first, while it still counts, so no other thread can be
+ * the last and free the mm under it.
+ */
+void task_finish(struct task *t)
 {
 	struct process *p = t->proc;
 	struct kernel *k = p->k;
 	struct sbx_ctx *ctx;
 
-	if (t->clear_child_tid) {
+	pthread_mutex_lock(&k->lock);
+	if (p->nthreads > 1 && t->clear_child_tid) {
 		uint32_t zero = 0;
 
+		pthread_mutex_unlock(&k->lock);
 		if (mm_copy_out(&p->mm, t->clear_child_tid, &zero, sizeof(zero)) == 0)
 			futex_wake(&p->mm, t->clear_child_tid, 1);
+		pthread_mutex_lock(&k->lock);
 	}
-	pthread_mutex_lock(&k->lock);
+	if (p->nthreads == 1) {
+		pthread_mutex_unlock(&k->lock);
+		task_exit(t);
+		return;
+	}
 	ctx = t->ctx;
 	t->ctx = NULL;
 	thread_remove(p, t);
@@ -269,20 +283,6 @@ static void thread_exit(struct task *t)
 		k->pops->ctx_destroy(ctx);
 	signal_task_release(t);
 	free(t);
-}
-
-void task_finish(struct task *t)
-{
-	struct process *p = t->proc;
-	bool last;
-
-	pthread_mutex_lock(&p->k->lock);
-	last = p->nthreads == 1;
-	pthread_mutex_unlock(&p->k->lock);
-	if (last)
-		task_exit(t);
-	else
-		thread_exit(t);
 }
 
 void process_kill_locked(struct process *p, int status)

@@ -135,7 +135,9 @@ static long new_thread(struct task *t, uint64_t flags, uint64_t stack,
 	nt->sigmask = t->sigmask;
 	memcpy(nt->comm, t->comm, sizeof(nt->comm));
 	pthread_mutex_lock(&k->lock);
-	if (k->cfg->limits.pids && k->ntasks >= (int)k->cfg->limits.pids) {
+	/* the platform's contexts per address space (kvm: vCPUs per VM) */
+	if ((k->cfg->limits.pids && k->ntasks >= (int)k->cfg->limits.pids) ||
+	    (k->pinfo.max_threads && p->nthreads >= (int)k->pinfo.max_threads)) {
 		pthread_mutex_unlock(&k->lock);
 		free(nt);
 		return -EAGAIN;

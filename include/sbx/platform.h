@@ -98,7 +98,8 @@ struct sbx_exit {
  *         user_max); the platform keeps its own stub code and shared pages
  *         outside that range, where the application cannot map, unmap,
  *         protect or write them.
- * @max_threads: most contexts at once, 0 for no limit.
+ * @max_threads: most contexts at once in one address space, 0 for no
+ *         limit (the core then refuses CLONE_THREAD with EAGAIN).
  */
 struct sbx_platform_info {
 	size_t size;

@@ -4,14 +4,14 @@
  * the address-space ops; a tiny guest stub (stub.S) turns `syscall` and
  * exceptions into I/O exits, and registers cross with KVM_CAP_SYNC_REGS.
  *
- * One VM per address space, one vCPU per context (one context per address
- * space for now).  Guest memory: the core's memory file is mapped once in
+ * One VM per address space, one vCPU per context (SBX_PLATFORM_MULTI_CTX).
+ * Guest memory: the core's memory file is mapped once in
  * the plugin and given to each VM as memory slots (guest-physical =
  * memory-file offset), added per KVM_CHUNK as mappings reach them, so the
  * application's memory is the core's without copies.  Each VM also has
- * private memory (kvm_abi.h) for the stub pages, GDT, IDT, TSS, kernel
- * stack and page tables, mapped above user_max and supervisor-only except
- * the read-only user stub page.  All set-up is done from the host (SREGS,
+ * private memory (kvm_abi.h) for the stub pages, GDT, IDT, page tables and
+ * one area per vCPU (TSS and kernel stack), mapped above user_max and
+ * supervisor-only except the read-only user stub page.  All set-up is done from the host (SREGS,
  * MSRs, CPUID, XCRs once per vCPU): no guest code runs in ring 0 at start.
  *
  * System calls.  LSTAR points at the user stub page: `out` to
@@ -32,11 +32,12 @@
  * guest.  KVM does not see host writes (on PVM its shadow page tables
  * would go stale), so changing a present entry drops the translations of
  * its old frame through KVM's MMU notifier (kvm_zap: MADV_DONTNEED on the
- * plugin's view of the memory file; batched per op); only rare changes
- * outside the memory file set need_flush, which re-adds the private
- * memory slot before the next run and so drops everything.  New mappings
- * (non-present to present) need nothing, so mmap and page touching never
- * exit to the host.
+ * plugin's view of the frame; batched per op).  The notifier flushes every
+ * vCPU of the VM before madvise returns (running ones are sent an IPI and
+ * flush before they re-enter), so this is also the TLB shootdown for the
+ * other threads.  Entries change atomically under running vCPUs and tables
+ * are never freed (see "page tables" below).  New mappings (non-present to
+ * present) need nothing, so mmap and page touching never exit to the host.
  *
  * The TSS I/O bitmap allows KVM_PORT_SYSCALL alone (PVM checks it for
  * the user-mode stub); the application's own `out`s, to that port from
@@ -45,7 +46,10 @@
  *
  * interrupt(): SIGUSR2 to the vCPU's thread, which keeps it blocked except
  * inside KVM_RUN (KVM_SET_SIGNAL_MASK): a signal sent before KVM_RUN makes
- * it return -EINTR at once, none ever interrupts the core's own calls;
+ * it return -EINTR at once, none ever interrupts the core's own calls (so
+ * the blocked signal does what run->immediate_exit would, without a
+ * handler that could break the core's host calls with EINTR); it is sent
+ * only while the thread is inside switch_to (kvm_interrupt);
  * the signal stays pending after that -EINTR and is drained with
  * sigtimedwait, and a pending flag tells real interrupts from stale
  * signals.  A system call or exception caught between its entry and its
@@ -56,11 +60,15 @@
  * one log line ending in "use platform: systrap" and -ENODEV.  The test's
  * VM becomes the first address space (a VM costs ~1-2 ms to make here).
  *
- * Threads: the thread that calls ctx_create runs the context; as_* may be
- * called from any thread (the core serialises them per address space, and
- * never while the context runs).
+ * Threads: the thread that calls ctx_create runs the context's vCPU; as_*
+ * may be called from any thread while other vCPUs of the VM run (the core
+ * serialises them per address space).  KVM cannot destroy a vCPU before
+ * its VM, so ctx_destroy parks it in a per-VM pool and ctx_create reuses
+ * parked ones first (FPU state reset, signal mask bound to the new
+ * thread); past KVM_CAP_MAX_VCPUS vCPUs in use, ctx_create gives -EAGAIN.
  *
- * Options: none yet (any key is refused).
+ * Options: max_threads (1-1024, default KVM's limit): vCPUs per VM, which
+ * is also the process's thread limit (describe's max_threads).
  *
  * The file is divided into: types and helpers; page tables; VM and vCPU
  * set-up; the self-test; init/fini/describe/seccomp_rules; address
@@ -155,35 +163,49 @@ struct sbx_platform {
 	uint64_t cr4;
 	uint64_t xcr0;
 	int xsave_size;		/* bytes of XSAVE state we report */
+	int max_vcpus;		/* per VM: KVM's limit, ours, the option's */
+	struct kvm_xsave *xsave_init; /* a fresh vCPU's FPU state */
 	_Atomic(struct sbx_as *) spare; /* the self-test's VM, for as_create */
 	struct kvm_cpuid2 *cpuid;
 };
 
+/*
+ * One context is one vCPU.  Fields other than pending and running belong
+ * to the thread that runs the context (the one that called ctx_create).
+ */
 struct sbx_ctx {
 	struct sbx_as *as;
+	int id;			/* vCPU id: also its per-vCPU area */
 	int fd;			/* vCPU */
 	struct kvm_run *run;
 	pid_t tid;		/* the thread that runs it */
 	atomic_int pending;	/* interrupt() not yet reported */
+	atomic_int running;	/* inside switch_to (interrupt signals) */
 	bool in_user;		/* the vCPU waits in user mode (not at iret) */
 	bool dead;
+	bool mask_set;		/* kvm_mask is the vCPU's signal mask */
+	uint64_t kvm_mask;
 	uint64_t fs_base;	/* what the vCPU has */
 	uint64_t gs_base;
+	struct sbx_ctx *next;	/* in the address space's pool */
 };
 
+/*
+ * One VM.  KVM cannot destroy a vCPU before its VM, so destroyed contexts
+ * are parked in a pool and reused (ctx_lock guards pool and nvcpus; it is
+ * never taken on the switch_to path).  Page tables and slots are edited
+ * only by the address-space ops, which the core serialises.
+ */
 struct sbx_as {
 	struct sbx_platform *p;
 	int vm;
 	uint8_t *priv;		/* private memory, host view */
 	uint32_t next_page;	/* bump allocator for page-table pages */
-	uint32_t *free_pages;	/* freed page-table pages */
-	uint32_t nfree;
 	uint8_t *slots;		/* memory-file chunks added as slots */
-	int next_vcpu;
-	bool need_flush;	/* drop all translations before running */
-	uint64_t zap_lo, zap_hi; /* memory-file range to drop (kvm_zap) */
-	bool has_ctx;
-	struct sbx_ctx ctx;
+	uint64_t zap_lo, zap_hi; /* guest-physical range to drop (kvm_zap) */
+	pthread_mutex_t ctx_lock;
+	int nvcpus;		/* vCPUs made (ids 0..nvcpus-1) */
+	struct sbx_ctx *pool;	/* parked vCPUs, ready for ctx_create */
 };
 
 #define kvm_log(p, level, ...) \
@@ -206,39 +228,89 @@ static bool kvm_canonical(uint64_t a)
 
 /* ---- page tables -------------------------------------------------------- */
 
+/*
+ * Page tables are edited while other vCPUs of the VM may run and walk them
+ * (the hardware walker on VMX/SVM, KVM's shadow walker on PVM), so every
+ * edit keeps each entry valid at every instant:
+ *  - an entry is written with one atomic 8-byte store or exchange, never
+ *    built in place;
+ *  - a new table is filled before the entry pointing to it is published
+ *    (release store), so no walker sees a half-built table;
+ *  - a leaf is replaced with an exchange, which returns the Accessed bit
+ *    as it was at the instant of the change (walkers set it atomically
+ *    before they cache the translation), so kvm_pt_set never misses one;
+ *  - a page table, once linked, is never unlinked, freed or reused until
+ *    the VM goes: a paging-structure cache or a PVM shadow page of the old
+ *    table can never alias a new one.  A 2 MiB mapping over a range that
+ *    has a table fills the table's 512 entries instead.
+ * Edits themselves are serialised by the core (the address space's lock).
+ */
+
+static uint64_t pte_load(const uint64_t *e)
+{
+	return __atomic_load_n(e, __ATOMIC_RELAXED);
+}
+
+/* pte_publish - point @e at a table the caller has finished filling */
+static void pte_publish(uint64_t *e, uint64_t val)
+{
+	__atomic_store_n(e, val, __ATOMIC_RELEASE);
+}
+
+static uint64_t pte_xchg(uint64_t *e, uint64_t val)
+{
+	return __atomic_exchange_n(e, val, __ATOMIC_SEQ_CST);
+}
+
 static int kvm_pt_alloc(struct sbx_as *as, uint32_t *out)
 {
 	uint32_t pg;
 
-	if (as->nfree)
-		pg = as->free_pages[--as->nfree];
-	else if (as->next_page < KVM_PRIV_PAGES)
-		pg = as->next_page++;
-	else
+	if (as->next_page >= KVM_PRIV_PAGES)
 		return -ENOMEM;
+	pg = as->next_page++;
 	memset(kvm_page(as, pg), 0, KVM_PAGE);
 	*out = pg;
 	return 0;
-}
-
-/* kvm_pt_free - give back a page-table page (after a flush it is unused) */
-static void kvm_pt_free(struct sbx_as *as, uint64_t entry)
-{
-	uint64_t gpa = entry & PTE_ADDR;
-	uint32_t pg;
-
-	if (gpa < as->p->priv_gpa)
-		return;
-	pg = (gpa - as->p->priv_gpa) / KVM_PAGE;
-	if (pg < KVM_PG_FIRST_FREE || pg >= KVM_PRIV_PAGES)
-		return;
-	as->free_pages[as->nfree++] = pg;
 }
 
 /* the page-table page an intermediate @entry points to, host view */
 static uint64_t *kvm_pt_next(struct sbx_as *as, uint64_t entry)
 {
 	return (uint64_t *)(as->priv + ((entry & PTE_ADDR) - as->p->priv_gpa));
+}
+
+static bool kvm_is_table(uint64_t entry)
+{
+	return (entry & PTE_P) && !(entry & PTE_PS);
+}
+
+/*
+ * kvm_pt_split - replace the 2 MiB entry @e by a table of 512 entries with
+ * the same frames and rights (nothing cached becomes wrong, so nothing is
+ * dropped).  The small entries inherit the big one's Accessed bit as it
+ * was when the table replaced it: a walker may set it between our copy
+ * and the exchange.
+ */
+static int kvm_pt_split(struct sbx_as *as, uint64_t *e)
+{
+	uint64_t big = pte_load(e), old, *pt;
+	uint32_t pg;
+	int i, err;
+
+	err = kvm_pt_alloc(as, &pg);
+	if (err)
+		return err;
+	pt = kvm_page(as, pg);
+	for (i = 0; i < 512; i++)
+		pt[i] = ((big & PTE_ADDR & ~(KVM_HUGE - 1)) + i * KVM_PAGE) |
+			(big & ~PTE_ADDR & ~PTE_PS);
+	__atomic_thread_fence(__ATOMIC_RELEASE);
+	old = pte_xchg(e, kvm_pg_gpa(as, pg) | PTE_P | PTE_W | PTE_U);
+	if ((old & PTE_A) && !(big & PTE_A))
+		for (i = 0; i < 512; i++)
+			__atomic_fetch_or(&pt[i], PTE_A, __ATOMIC_RELAXED);
+	return 0;
 }
 
 /*
@@ -255,32 +327,23 @@ static uint64_t *kvm_pt_walk(struct sbx_as *as, uint64_t va, int level,
 
 	for (l = 4; l > level; l--) {
 		uint64_t *e = &table[(va >> (12 + 9 * (l - 1))) & 511];
+		uint64_t cur = pte_load(e);
 		uint32_t pg;
 
-		if (l == 2 && (*e & PTE_PS)) {
-			/* split the 2 MiB page (same rights, same frames) */
-			uint64_t big = *e, *pt;
-			int i;
-
+		if (l == 2 && (cur & PTE_PS)) {
+			if (!alloc)
+				return NULL;
+			if ((*err = kvm_pt_split(as, e)))
+				return NULL;
+		} else if (!(cur & PTE_P)) {
 			if (!alloc)
 				return NULL;
 			if ((*err = kvm_pt_alloc(as, &pg)))
 				return NULL;
-			pt = kvm_page(as, pg);
-			for (i = 0; i < 512; i++)
-				pt[i] = ((big & PTE_ADDR & ~(KVM_HUGE - 1)) +
-					 i * KVM_PAGE) |
-					(big & ~PTE_ADDR & ~PTE_PS);
-			/* same frames, same rights: nothing to drop */
-			*e = kvm_pg_gpa(as, pg) | PTE_P | PTE_W | PTE_U;
-		} else if (!(*e & PTE_P)) {
-			if (!alloc)
-				return NULL;
-			if ((*err = kvm_pt_alloc(as, &pg)))
-				return NULL;
-			*e = kvm_pg_gpa(as, pg) | PTE_P | PTE_W | PTE_U;
+			pte_publish(e, kvm_pg_gpa(as, pg) | PTE_P | PTE_W |
+					       PTE_U);
 		}
-		table = kvm_pt_next(as, *e);
+		table = kvm_pt_next(as, pte_load(e));
 	}
 	return &table[(va >> (12 + 9 * (level - 1))) & 511];
 }
@@ -299,29 +362,47 @@ static uint64_t kvm_pte_bits(int prot)
 }
 
 /*
- * kvm_zap - forget every guest translation to memory-file range [@gpa,
+ * kvm_zap - forget every guest translation to guest-physical range [@gpa,
  * +@len): MADV_DONTNEED on the plugin's own mapping of it (the data stays
- * in the memory file) fires KVM's MMU notifier, which drops each shadow
- * (PVM) or EPT/NPT entry for those frames and flushes the TLBs.  Ranges
- * are batched per address-space op (kvm_zap_commit).
+ * in the memory file, or in the shared private memory) fires KVM's MMU
+ * notifier, which drops each shadow (PVM) or EPT/NPT entry for those
+ * frames and flushes the TLBs of every vCPU of every VM that maps them:
+ * it IPIs the vCPUs in guest mode and waits until they have left it, and
+ * none re-enters before flushing.  So when madvise returns, no vCPU of
+ * this VM holds a stale translation, wherever it runs; the address-space
+ * op returns only after that.  Ranges are batched per op
+ * (kvm_zap_commit).
  */
-static void kvm_zap_commit(struct sbx_as *as)
+static void *kvm_zap_host(struct sbx_as *as, uint64_t gpa)
 {
+	if (gpa >= as->p->priv_gpa)
+		return as->priv + (gpa - as->p->priv_gpa);
+	return as->p->mem + gpa;
+}
+
+static int kvm_zap_commit(struct sbx_as *as)
+{
+	int err = 0;
+
 	if (as->zap_hi > as->zap_lo &&
-	    madvise(as->p->mem + as->zap_lo, as->zap_hi - as->zap_lo,
-		    MADV_DONTNEED))
-		as->need_flush = true;
+	    madvise(kvm_zap_host(as, as->zap_lo), as->zap_hi - as->zap_lo,
+		    MADV_DONTNEED)) {
+		err = -errno;
+		kvm_log(as->p, SBX_LOG_ERROR,
+			"madvise(MADV_DONTNEED) of [%#llx, %#llx): %s: stale translations may remain",
+			(unsigned long long)as->zap_lo,
+			(unsigned long long)as->zap_hi, strerror(-err));
+	}
 	as->zap_lo = as->zap_hi = 0;
+	return err;
 }
 
 static void kvm_zap(struct sbx_as *as, uint64_t gpa, uint64_t len)
 {
-	if (gpa + len > as->p->mem_size) {
-		/* not the memory file (the self-test's page): flush all */
-		as->need_flush = true;
-		return;
-	}
-	if (as->zap_hi > as->zap_lo && gpa == as->zap_hi) {
+	bool priv = gpa >= as->p->priv_gpa;
+
+	if (as->zap_hi > as->zap_lo && gpa == as->zap_hi &&
+	    (as->zap_lo >= as->p->priv_gpa) == priv) {
 		as->zap_hi += len;
 		return;
 	}
@@ -339,9 +420,11 @@ static void kvm_zap(struct sbx_as *as, uint64_t gpa, uint64_t len)
  */
 static void kvm_pt_set(struct sbx_as *as, uint64_t *e, uint64_t val)
 {
-	uint64_t old = *e;
+	uint64_t old;
 
-	*e = val;
+	if (pte_load(e) == val)
+		return;
+	old = pte_xchg(e, val);
 	/* never used (no Accessed bit): nothing can be cached */
 	if (!(old & PTE_P) || !(old & PTE_A) || (old & ~PTE_AD) == val)
 		return;
@@ -349,17 +432,6 @@ static void kvm_pt_set(struct sbx_as *as, uint64_t *e, uint64_t val)
 		kvm_zap(as, old & PTE_ADDR & ~(KVM_HUGE - 1), KVM_HUGE);
 	else
 		kvm_zap(as, old & PTE_ADDR, KVM_PAGE);
-}
-
-/* kvm_pt_drop_table - free @pde's page table, and its frames' translations */
-static void kvm_pt_drop_table(struct sbx_as *as, uint64_t pde)
-{
-	uint64_t *pt = kvm_pt_next(as, pde);
-	int i;
-
-	for (i = 0; i < 512; i++)
-		kvm_pt_set(as, &pt[i], 0);
-	kvm_pt_free(as, pde);
 }
 
 /*
@@ -381,22 +453,20 @@ static int kvm_pt_map(struct sbx_as *as, uint64_t va, uint64_t len,
 			e = kvm_pt_walk(as, va, 2, true, &err);
 			if (!e)
 				return err ? err : -ENOMEM;
-			if ((*e & PTE_P) && !(*e & PTE_PS)) {
-				/* a page table was here: drop it */
-				kvm_pt_drop_table(as, *e);
-				*e = 0;
+			if (!kvm_is_table(pte_load(e))) {
+				kvm_pt_set(as, e, (bits & PTE_MAPPED) ?
+						  gpa | bits | PTE_PS : 0);
+				va += KVM_HUGE;
+				gpa += KVM_HUGE;
+				continue;
 			}
-			kvm_pt_set(as, e, (bits & PTE_MAPPED) ?
-					  gpa | bits | PTE_PS : 0);
-			va += KVM_HUGE;
-			gpa += KVM_HUGE;
-			continue;
+			/* a page table is here: it stays; fill it below */
 		}
 		if (!(bits & PTE_MAPPED)) {
 			/* unmapping: absent tables need nothing */
 			uint64_t *pde = kvm_pt_walk(as, va, 2, false, &err);
 
-			if (!pde || !(*pde & (PTE_P | PTE_MAPPED))) {
+			if (!pde || !(pte_load(pde) & (PTE_P | PTE_MAPPED))) {
 				uint64_t next = (va | (KVM_HUGE - 1)) + 1;
 
 				gpa += (next < end ? next : end) - va;
@@ -423,17 +493,18 @@ static int kvm_pt_protect(struct sbx_as *as, uint64_t va, uint64_t len,
 
 	while (va < end) {
 		uint64_t *pde = kvm_pt_walk(as, va, 2, false, &err);
-		uint64_t next = (va | (KVM_HUGE - 1)) + 1, *e;
+		uint64_t next = (va | (KVM_HUGE - 1)) + 1, *e, cur;
 
 		if (next > end)
 			next = end;
-		if (!pde || !(*pde & (PTE_P | PTE_MAPPED))) {
+		cur = pde ? pte_load(pde) : 0;
+		if (!(cur & (PTE_P | PTE_MAPPED))) {
 			va = next;
 			continue;
 		}
-		if ((*pde & PTE_PS) && !(va & (KVM_HUGE - 1)) &&
+		if ((cur & PTE_PS) && !(va & (KVM_HUGE - 1)) &&
 		    next - va == KVM_HUGE) {
-			kvm_pt_set(as, pde, (*pde & PTE_ADDR) | bits | PTE_PS);
+			kvm_pt_set(as, pde, (cur & PTE_ADDR) | bits | PTE_PS);
 			va = next;
 			continue;
 		}
@@ -441,8 +512,9 @@ static int kvm_pt_protect(struct sbx_as *as, uint64_t va, uint64_t len,
 			e = kvm_pt_walk(as, va, 1, true, &err);
 			if (!e)
 				return err ? err : -ENOMEM;
-			if (*e & PTE_MAPPED)
-				kvm_pt_set(as, e, (*e & PTE_ADDR) | bits);
+			cur = pte_load(e);
+			if (cur & PTE_MAPPED)
+				kvm_pt_set(as, e, (cur & PTE_ADDR) | bits);
 		}
 	}
 	return 0;
@@ -492,34 +564,16 @@ static int kvm_need_chunks(struct sbx_as *as, uint64_t off, uint64_t len)
 }
 
 /*
- * kvm_flush - drop every guest translation: re-adding the private memory
- * slot (where all page tables live) makes KVM discard its shadow pages
- * (PVM) and flush the guest TLB (EPT/NPT).
+ * The private pages shared by all vCPUs: stubs, GDT, IDT, the kernel's
+ * page tables, and the page tables of the per-vCPU areas (all of them,
+ * so that adding a vCPU never edits a table another vCPU walks).
  */
-static int kvm_flush(struct sbx_as *as)
-{
-	int err;
-
-	err = kvm_slot(as, KVM_PRIV_SLOT, as->p->priv_gpa, 0, as->priv);
-	if (!err)
-		err = kvm_slot(as, KVM_PRIV_SLOT, as->p->priv_gpa,
-			       KVM_PRIV_SIZE, as->priv);
-	if (err) {
-		kvm_log(as->p, SBX_LOG_ERROR, "flush: %s", strerror(-err));
-		return err;
-	}
-	as->need_flush = false;
-	return 0;
-}
-
-/* the private pages: stubs, GDT, IDT, TSS and the kernel's page tables */
 static void kvm_priv_init(struct sbx_as *as)
 {
 	uint64_t *gdt = kvm_page(as, KVM_PG_GDT), *idt = kvm_page(as, KVM_PG_IDT);
-	uint8_t *tss = (uint8_t *)kvm_page(as, KVM_PG_TSS);
-	uint64_t tss_va = KVM_VA_BASE + KVM_PAGE * KVM_PG_TSS, rsp0;
-	uint64_t *pt;
-	int i;
+	uint64_t tss_va = KVM_VA_CPU_TSS(0);
+	uint64_t *pt, *pd;
+	int i, c;
 
 	memcpy(kvm_page(as, KVM_PG_USTUB), kvm_stub_user,
 	       kvm_stub_end - kvm_stub_user);
@@ -528,19 +582,15 @@ static void kvm_priv_init(struct sbx_as *as)
 	gdt[4] = 0x00cffb000000ffffULL; /* user code32 (STAR base) */
 	gdt[KVM_USER_DS >> 3] = 0x00cff3000000ffffULL;
 	gdt[KVM_USER_CS >> 3] = 0x00affb000000ffffULL;
+	/*
+	 * One TSS descriptor, for vCPU 0's TSS.  Nothing reads it: each
+	 * vCPU's TR (base = its own TSS) is set from the host with its SREGS
+	 * and never reloaded with ltr.
+	 */
 	gdt[KVM_TSS_SEL >> 3] = 0x0000890000000000ULL | KVM_TSS_LIMIT |
 				((tss_va & 0xffffff) << 16) |
 				(((tss_va >> 24) & 0xff) << 56);
 	gdt[(KVM_TSS_SEL >> 3) + 1] = tss_va >> 32;
-	rsp0 = KVM_VA_STACK_TOP;
-	memcpy(tss + 4, &rsp0, 8);
-	/*
-	 * I/O bitmap: only KVM_PORT_SYSCALL, which the user stub needs where
-	 * it runs in user mode (PVM checks the bitmap as a CPU would).
-	 */
-	tss[102] = 104;
-	memset(tss + 104, 0xff, KVM_TSS_IOBM_BYTES);
-	tss[104 + KVM_PORT_SYSCALL / 8] &= ~(1u << (KVM_PORT_SYSCALL % 8));
 	for (i = 0; i < 32; i++) {
 		uint64_t h = KVM_VA_KSTUB + KVM_EXC_OFF + 8 * i;
 
@@ -555,14 +605,46 @@ static void kvm_priv_init(struct sbx_as *as)
 	/* PDPT[511] -> PD -> PT, supervisor, except the user stub page */
 	kvm_page(as, KVM_PG_KPDPT)[511] = kvm_pg_gpa(as, KVM_PG_KPD) | PTE_P |
 					  PTE_W | PTE_U;
-	kvm_page(as, KVM_PG_KPD)[0] = kvm_pg_gpa(as, KVM_PG_KPT) | PTE_P |
-				      PTE_W | PTE_U;
+	pd = kvm_page(as, KVM_PG_KPD);
+	pd[0] = kvm_pg_gpa(as, KVM_PG_KPT) | PTE_P | PTE_W | PTE_U;
 	pt = kvm_page(as, KVM_PG_KPT);
 	pt[KVM_PG_USTUB] = kvm_pg_gpa(as, KVM_PG_USTUB) | PTE_P | PTE_U;
 	pt[KVM_PG_KSTUB] = kvm_pg_gpa(as, KVM_PG_KSTUB) | PTE_P;
-	for (i = KVM_PG_GDT; i < KVM_PG_PROBE; i++)
-		pt[i] = kvm_pg_gpa(as, i) | PTE_P | PTE_W | PTE_NX;
+	pt[KVM_PG_GDT] = kvm_pg_gpa(as, KVM_PG_GDT) | PTE_P | PTE_W | PTE_NX;
+	pt[KVM_PG_IDT] = kvm_pg_gpa(as, KVM_PG_IDT) | PTE_P | PTE_W | PTE_NX;
+
+	/* per-vCPU areas: TSS and stack mapped, the guard page not */
+	for (i = 0; i < KVM_CPU_PTS; i++)
+		pd[1 + i] = kvm_pg_gpa(as, KVM_PG_CPU_PT + i) | PTE_P | PTE_W |
+			    PTE_U;
+	for (c = 0; c < KVM_MAX_VCPUS; c++) {
+		uint32_t first = c * KVM_CPU_PAGES;
+
+		pt = kvm_page(as, KVM_PG_CPU_PT + first / 512);
+		for (i = 0; i < KVM_CPU_PAGES; i++)
+			if (i != 1)
+				pt[(first + i) % 512] =
+					kvm_pg_gpa(as, KVM_PG_CPU + first + i) |
+					PTE_P | PTE_W | PTE_NX;
+	}
 	as->next_page = KVM_PG_FIRST_FREE;
+}
+
+/* kvm_cpu_init - vCPU @id's TSS: its kernel stack, the I/O bitmap */
+static void kvm_cpu_init(struct sbx_as *as, int id)
+{
+	uint8_t *tss = (uint8_t *)kvm_page(as, KVM_PG_CPU + id * KVM_CPU_PAGES);
+	uint64_t rsp0 = KVM_VA_CPU_STACK_TOP(id);
+
+	memset(tss, 0, KVM_PAGE);
+	memcpy(tss + 4, &rsp0, 8);
+	/*
+	 * I/O bitmap: only KVM_PORT_SYSCALL, which the user stub needs where
+	 * it runs in user mode (PVM checks the bitmap as a CPU would).
+	 */
+	tss[102] = 104;
+	memset(tss + 104, 0xff, KVM_TSS_IOBM_BYTES);
+	tss[104 + KVM_PORT_SYSCALL / 8] &= ~(1u << (KVM_PORT_SYSCALL % 8));
 }
 
 static int kvm_set_msrs(struct sbx_ctx *ctx, const uint32_t *idx,
@@ -611,11 +693,6 @@ static int kvm_vcpu_setup(struct sbx_ctx *ctx)
 			   KVM_VA_USTUB, KVM_VA_USTUB, 0x44700, 0, 0 };
 	struct kvm_sregs s;
 	struct kvm_xcrs xcrs;
-	struct {
-		struct kvm_signal_mask h;
-		uint8_t set[8];
-	} sm;
-	sigset_t block, old;
 	const char *what;
 
 	what = "KVM_SET_CPUID2";
@@ -630,7 +707,7 @@ static int kvm_vcpu_setup(struct sbx_ctx *ctx)
 	s.ds.present = 0;
 	s.es = s.fs = s.gs = s.ds;
 	memset(&s.tr, 0, sizeof(s.tr));
-	s.tr.base = KVM_VA_BASE + KVM_PAGE * KVM_PG_TSS;
+	s.tr.base = KVM_VA_CPU_TSS(ctx->id);
 	s.tr.limit = KVM_TSS_LIMIT;
 	s.tr.selector = KVM_TSS_SEL;
 	s.tr.type = 11;
@@ -674,23 +751,51 @@ static int kvm_vcpu_setup(struct sbx_ctx *ctx)
 		(void)ioctl(ctx->fd, KVM_SET_DEVICE_ATTR, &a);
 	}
 
-	/* interrupt(): our signal only gets through inside KVM_RUN */
-	sigemptyset(&block);
-	sigaddset(&block, KVM_INTR_SIG);
-	pthread_sigmask(SIG_BLOCK, &block, &old);
-	sigdelset(&old, KVM_INTR_SIG);
-	memset(&sm, 0, sizeof(sm));
-	sm.h.len = 8;
-	memcpy(sm.set, &old, 8);
-	what = "KVM_SET_SIGNAL_MASK";
-	if (ioctl(ctx->fd, KVM_SET_SIGNAL_MASK, &sm))
-		goto fail;
 	ctx->run->kvm_valid_regs = KVM_SYNC_X86_REGS | KVM_SYNC_X86_SREGS;
 	ctx->in_user = false;
 	return 0;
 fail:
 	kvm_log(p, SBX_LOG_ERROR, "vCPU set-up: %s: %s", what, strerror(errno));
 	return -errno ? -errno : -EINVAL;
+}
+
+/*
+ * kvm_vcpu_bind - make the calling thread the one that runs @ctx.
+ * interrupt() signals it with KVM_INTR_SIG, which it keeps blocked except
+ * inside KVM_RUN (the vCPU's KVM_SET_SIGNAL_MASK is the thread's mask
+ * without it): a kick sent at any time either stops KVM_RUN or makes the
+ * next one return -EINTR at once, and never interrupts the core's own host
+ * calls.  The mask is set again only when it differs from the vCPU's
+ * (a pooled vCPU taken by another thread).
+ */
+static int kvm_vcpu_bind(struct sbx_ctx *ctx)
+{
+	struct {
+		struct kvm_signal_mask h;
+		uint8_t set[8];
+	} sm;
+	sigset_t block, old;
+
+	sigemptyset(&block);
+	sigaddset(&block, KVM_INTR_SIG);
+	pthread_sigmask(SIG_BLOCK, &block, &old);
+	sigdelset(&old, KVM_INTR_SIG);
+	ctx->tid = gettid();
+	if (ctx->mask_set && !memcmp(&ctx->kvm_mask, &old, 8))
+		return 0;
+	memset(&sm, 0, sizeof(sm));
+	sm.h.len = 8;
+	memcpy(sm.set, &old, 8);
+	if (ioctl(ctx->fd, KVM_SET_SIGNAL_MASK, &sm)) {
+		int err = -errno;
+
+		kvm_log(ctx->as->p, SBX_LOG_ERROR, "KVM_SET_SIGNAL_MASK: %s",
+			strerror(-err));
+		return err;
+	}
+	memcpy(&ctx->kvm_mask, &old, 8);
+	ctx->mask_set = true;
+	return 0;
 }
 
 /* ---- contexts (declared early: the self-test uses them) ----------------- */
@@ -863,6 +968,18 @@ static int kvm_probe_host(struct sbx_platform *p, const char **what)
 		p->chunk <<= 1;
 	p->nchunks = (p->mem_size + p->chunk - 1) / p->chunk;
 	p->priv_gpa = (p->mem_size + KVM_CHUNK_MIN - 1) & ~(KVM_CHUNK_MIN - 1);
+	/* vCPUs per VM: KVM's limit bounds ours (and the option's) */
+	*what = "KVM_CAP_MAX_VCPUS";
+	n = ioctl(p->kvm, KVM_CHECK_EXTENSION, KVM_CAP_MAX_VCPUS);
+	if (n <= 0)
+		n = ioctl(p->kvm, KVM_CHECK_EXTENSION, KVM_CAP_NR_VCPUS);
+	if (n <= 0)
+		return -ENODEV;
+	if (n < p->max_vcpus)
+		p->max_vcpus = n;
+	r = ioctl(p->kvm, KVM_CHECK_EXTENSION, KVM_CAP_MAX_VCPU_ID);
+	if (r > 0 && r < p->max_vcpus)
+		p->max_vcpus = r;
 	*what = "KVM_GET_VCPU_MMAP_SIZE";
 	p->run_size = ioctl(p->kvm, KVM_GET_VCPU_MMAP_SIZE, 0);
 	if (p->run_size <= 0)
@@ -906,14 +1023,32 @@ static int kvm_init(const struct sbx_services *svc,
 
 	if (svc->size < offsetof(struct sbx_services, memfd) + sizeof(int))
 		return -EINVAL;
-	if (opts && svc->option_next &&
-	    svc->option_next(opts, &iter, &key, &value) == 1)
-		return svc->option_error(opts, key,
-					 "unknown option of the kvm platform (it has none)");
 	p = calloc(1, sizeof(*p));
 	if (!p)
 		return -ENOMEM;
 	p->svc = svc;
+	p->max_vcpus = KVM_MAX_VCPUS;
+	while (opts && svc->option_next &&
+	       svc->option_next(opts, &iter, &key, &value) == 1) {
+		uint64_t v;
+
+		if (strcmp(key, "max_threads")) {
+			err = svc->option_error(opts, key,
+						"unknown option of the kvm platform (known: max_threads)");
+			free(p);
+			return err;
+		}
+		err = svc->option_u64(opts, key, &v);
+		if (!err && (v < 1 || v > KVM_MAX_VCPUS))
+			err = svc->option_error(opts, key,
+						"must be 1 to %d (vCPUs per VM)",
+						KVM_MAX_VCPUS);
+		if (err) {
+			free(p);
+			return err;
+		}
+		p->max_vcpus = (int)v;
+	}
 	p->kvm = open("/dev/kvm", O_RDWR | O_CLOEXEC);
 	if (p->kvm < 0) {
 		err = errno;
@@ -987,16 +1122,17 @@ static void kvm_fini(struct sbx_platform *p)
 	munmap(p->mem, p->mem_size);
 	close(p->kvm);
 	free(p->cpuid);
+	free(p->xsave_init);
 	free(p);
 }
 
 static int kvm_describe(struct sbx_platform *p, struct sbx_platform_info *info)
 {
-	(void)p;
 	if (info->size < sizeof(*info))
 		return -EINVAL;
-	info->flags = SBX_PLATFORM_NEEDS_KVM | SBX_PLATFORM_MULTI_AS;
-	info->max_threads = 0;
+	info->flags = SBX_PLATFORM_NEEDS_KVM | SBX_PLATFORM_MULTI_AS |
+		      SBX_PLATFORM_MULTI_CTX;
+	info->max_threads = p->max_vcpus;
 	info->user_min = KVM_USER_MIN;
 	info->user_max = KVM_USER_MAX;
 	return 0;
@@ -1056,9 +1192,9 @@ static int kvm_as_create(struct sbx_platform *p, struct sbx_as **out)
 	if (!as)
 		return -ENOMEM;
 	as->p = p;
+	pthread_mutex_init(&as->ctx_lock, NULL);
 	as->slots = calloc(p->nchunks, 1);
-	as->free_pages = calloc(KVM_PRIV_PAGES, sizeof(uint32_t));
-	if (!as->slots || !as->free_pages) {
+	if (!as->slots) {
 		err = -ENOMEM;
 		goto out_free;
 	}
@@ -1090,7 +1226,7 @@ out_vm:
 	close(as->vm);
 out_free:
 	free(as->slots);
-	free(as->free_pages);
+	pthread_mutex_destroy(&as->ctx_lock);
 	free(as);
 	return err;
 }
@@ -1108,11 +1244,16 @@ static int kvm_check_range(struct sbx_as *as, uint64_t addr, uint64_t len)
 	return 0;
 }
 
+/*
+ * The address-space ops may run while other vCPUs of the VM run: each
+ * returns only after kvm_zap_commit, so a removed or downgraded mapping is
+ * gone from every vCPU's TLB when the core goes on (see kvm_zap).
+ */
 static int kvm_as_map(struct sbx_as *as, uint64_t addr, uint64_t len,
 		      int prot, int fd, uint64_t offset, uint32_t flags)
 {
 	struct sbx_platform *p = as->p;
-	int err;
+	int err, zerr;
 
 	err = kvm_check_range(as, addr, len);
 	if (err)
@@ -1129,92 +1270,174 @@ static int kvm_as_map(struct sbx_as *as, uint64_t addr, uint64_t len,
 	if (err)
 		return err;
 	err = kvm_pt_map(as, addr, len, offset, kvm_pte_bits(prot));
-	kvm_zap_commit(as);
-	return err;
+	zerr = kvm_zap_commit(as);
+	return err ? err : zerr;
 }
 
 static int kvm_as_unmap(struct sbx_as *as, uint64_t addr, uint64_t len)
 {
-	int err = kvm_check_range(as, addr, len);
+	int err = kvm_check_range(as, addr, len), zerr;
 
 	if (err)
 		return err;
 	err = kvm_pt_map(as, addr, len, 0, 0);
-	kvm_zap_commit(as);
-	return err;
+	zerr = kvm_zap_commit(as);
+	return err ? err : zerr;
 }
 
 static int kvm_as_protect(struct sbx_as *as, uint64_t addr, uint64_t len,
 			  int prot)
 {
-	int err = kvm_check_range(as, addr, len);
+	int err = kvm_check_range(as, addr, len), zerr;
 
 	if (err)
 		return err;
 	if (prot & ~(PROT_READ | PROT_WRITE | PROT_EXEC))
 		return -EINVAL;
 	err = kvm_pt_protect(as, addr, len, prot);
-	kvm_zap_commit(as);
-	return err;
+	zerr = kvm_zap_commit(as);
+	return err ? err : zerr;
+}
+
+static void kvm_vcpu_free(struct sbx_ctx *ctx)
+{
+	munmap(ctx->run, ctx->as->p->run_size);
+	close(ctx->fd);
+	free(ctx);
 }
 
 static void kvm_as_destroy(struct sbx_as *as)
 {
+	struct sbx_ctx *ctx;
+
 	if (!as)
 		return;
-	if (as->has_ctx)
-		kvm_ctx_destroy(&as->ctx);
+	while ((ctx = as->pool)) {
+		as->pool = ctx->next;
+		kvm_vcpu_free(ctx);
+	}
 	close(as->vm);
 	munmap(as->priv, KVM_PRIV_SIZE);
 	free(as->slots);
-	free(as->free_pages);
+	pthread_mutex_destroy(&as->ctx_lock);
 	free(as);
 }
 
 /* ---- contexts and switch_to --------------------------------------------- */
 
+/* kvm_vcpu_new - vCPU @id of @as, set up from the host (ctx_lock held) */
+static int kvm_vcpu_new(struct sbx_as *as, int id, struct sbx_ctx **out)
+{
+	struct sbx_platform *p = as->p;
+	struct sbx_ctx *ctx;
+	int err;
+
+	ctx = calloc(1, sizeof(*ctx));
+	if (!ctx)
+		return -ENOMEM;
+	ctx->as = as;
+	ctx->id = id;
+	kvm_cpu_init(as, id);
+	ctx->fd = ioctl(as->vm, KVM_CREATE_VCPU, id);
+	if (ctx->fd < 0) {
+		err = -errno;
+		kvm_log(p, SBX_LOG_ERROR, "KVM_CREATE_VCPU %d: %s", id,
+			strerror(-err));
+		free(ctx);
+		/* EINVAL: past what this host's KVM takes after all */
+		return err == -EINVAL ? -EAGAIN : err;
+	}
+	as->nvcpus++; /* the id is KVM's now, whatever follows */
+	ctx->run = mmap(NULL, p->run_size, PROT_READ | PROT_WRITE, MAP_SHARED,
+			ctx->fd, 0);
+	if (ctx->run == MAP_FAILED) {
+		err = -errno;
+		close(ctx->fd);
+		free(ctx);
+		return err;
+	}
+	err = kvm_vcpu_setup(ctx);
+	if (!err && !p->xsave_init) {
+		/* the state every reused vCPU starts from again */
+		struct kvm_xsave *x = malloc(sizeof(*x));
+
+		if (x && ioctl(ctx->fd, KVM_GET_XSAVE, x) == 0)
+			p->xsave_init = x;
+		else
+			free(x);
+	}
+	if (err) {
+		kvm_vcpu_free(ctx);
+		return err;
+	}
+	*out = ctx;
+	return 0;
+}
+
 /*
- * A vCPU cannot be destroyed before its VM, so each context gets a fresh
- * vCPU id; the closed ones cost a little kernel memory until as_destroy.
+ * kvm_vcpu_reuse - a parked vCPU for a new thread: what the previous one
+ * left behind goes (pending kick, FPU state); registers, segment bases and
+ * the rest are set by every switch_to anyway.
+ */
+static int kvm_vcpu_reuse(struct sbx_ctx *ctx)
+{
+	struct sbx_platform *p = ctx->as->p;
+
+	atomic_store(&ctx->pending, 0);
+	if (p->xsave_init && ioctl(ctx->fd, KVM_SET_XSAVE, p->xsave_init))
+		return -errno;
+	return 0;
+}
+
+/*
+ * A context is a parked vCPU of the VM if there is one, else a new vCPU
+ * (ids 0, 1, ...: each also names its per-vCPU area), up to max_vcpus;
+ * past that, -EAGAIN (clone's errno for "too many threads").
  */
 static int kvm_ctx_create(struct sbx_as *as, struct sbx_ctx **out)
 {
-	struct sbx_ctx *ctx = &as->ctx;
-	int err;
+	struct sbx_ctx *ctx = NULL;
+	bool fresh = false;
+	int err = 0;
 
-	if (as->has_ctx)
-		return -EAGAIN;
-	memset(ctx, 0, sizeof(*ctx));
-	ctx->as = as;
-	ctx->tid = gettid();
-	ctx->fd = ioctl(as->vm, KVM_CREATE_VCPU, as->next_vcpu);
-	if (ctx->fd < 0) {
-		err = -errno;
-		kvm_log(as->p, SBX_LOG_ERROR, "KVM_CREATE_VCPU: %s",
-			strerror(-err));
+	pthread_mutex_lock(&as->ctx_lock);
+	if (as->pool) {
+		ctx = as->pool;
+		as->pool = ctx->next;
+		ctx->next = NULL;
+	} else if (as->nvcpus >= as->p->max_vcpus) {
+		err = -EAGAIN;
+	} else {
+		err = kvm_vcpu_new(as, as->nvcpus, &ctx);
+		fresh = true;
+	}
+	pthread_mutex_unlock(&as->ctx_lock);
+	if (err) {
+		if (err == -EAGAIN)
+			kvm_log(as->p, SBX_LOG_DEBUG,
+				"ctx_create: all %d vCPUs of the VM in use",
+				as->nvcpus);
 		return err;
 	}
-	as->next_vcpu++;
-	ctx->run = mmap(NULL, as->p->run_size, PROT_READ | PROT_WRITE,
-			MAP_SHARED, ctx->fd, 0);
-	if (ctx->run == MAP_FAILED) {
-		err = -errno;
-		goto out_close;
+	err = fresh ? 0 : kvm_vcpu_reuse(ctx);
+	if (!err)
+		err = kvm_vcpu_bind(ctx);
+	if (err) {
+		kvm_log(as->p, SBX_LOG_ERROR, "ctx_create: vCPU %d: %s",
+			ctx->id, strerror(-err));
+		ctx->dead = true;
+		kvm_ctx_destroy(ctx);
+		return err;
 	}
-	err = kvm_vcpu_setup(ctx);
-	if (err)
-		goto out_unmap;
-	as->has_ctx = true;
 	*out = ctx;
 	return 0;
-
-out_unmap:
-	munmap(ctx->run, as->p->run_size);
-out_close:
-	close(ctx->fd);
-	return err;
 }
 
+/*
+ * ctx_destroy parks the vCPU for the next ctx_create of this VM; a vCPU
+ * whose state is unknown (dead) is closed instead (its id stays used:
+ * KVM keeps it until the VM goes).
+ */
 static void kvm_ctx_destroy(struct sbx_ctx *ctx)
 {
 	struct sbx_as *as;
@@ -1222,21 +1445,34 @@ static void kvm_ctx_destroy(struct sbx_ctx *ctx)
 	if (!ctx)
 		return;
 	as = ctx->as;
-	munmap(ctx->run, as->p->run_size);
-	close(ctx->fd);
-	as->has_ctx = false;
+	if (ctx->dead) {
+		kvm_vcpu_free(ctx);
+		return;
+	}
+	pthread_mutex_lock(&as->ctx_lock);
+	ctx->next = as->pool;
+	as->pool = ctx;
+	pthread_mutex_unlock(&as->ctx_lock);
 }
 
+/*
+ * interrupt - kick @ctx out of switch_to.  The pending flag carries the
+ * request; the signal is needed only while the context's thread is inside
+ * switch_to (running), where it may be in KVM_RUN or about to enter it.
+ * pending and running are sequentially consistent (a Dekker pair with
+ * switch_to): either switch_to sees pending before KVM_RUN, or we see
+ * running and signal, and then the blocked signal makes KVM_RUN return
+ * -EINTR wherever it stands.  Not signalling a thread that is busy in the
+ * core spares it a spurious -EINTR exit later.
+ */
 static int kvm_interrupt(struct sbx_ctx *ctx)
 {
 	if (atomic_exchange(&ctx->pending, 1))
 		return 0;
-	if (syscall(SYS_tgkill, getpid(), ctx->tid, KVM_INTR_SIG)) {
-		int err = errno;
-
-		atomic_store(&ctx->pending, 0);
-		return -err;
-	}
+	if (!atomic_load(&ctx->running))
+		return 0;
+	if (syscall(SYS_tgkill, getpid(), ctx->tid, KVM_INTR_SIG))
+		return -errno;
 	return 0;
 }
 
@@ -1267,13 +1503,16 @@ struct kvm_iret {
 	uint64_t rip, cs, rflags, rsp, ss;
 };
 
-static struct kvm_iret *kvm_frame(struct sbx_as *as, uint64_t va)
+/* kvm_frame - @ctx's kernel stack at guest address @va (frame-sized) */
+static struct kvm_iret *kvm_frame(struct sbx_ctx *ctx, uint64_t va)
 {
-	uint64_t lo = KVM_VA_BASE + KVM_PAGE * KVM_PG_STACK;
+	uint64_t top = KVM_VA_CPU_STACK_TOP(ctx->id), lo = top - 2 * KVM_PAGE;
 
-	if (va < lo || va > KVM_VA_STACK_TOP - sizeof(struct kvm_iret))
+	if (va < lo || va > top - sizeof(struct kvm_iret))
 		return NULL;
-	return (struct kvm_iret *)(as->priv + KVM_PAGE * KVM_PG_STACK +
+	return (struct kvm_iret *)(ctx->as->priv +
+				   KVM_PAGE * (KVM_PG_CPU + KVM_CPU_PAGES *
+						ctx->id + 2) +
 				   (va - lo));
 }
 
@@ -1303,8 +1542,8 @@ static void kvm_put_regs(struct sbx_ctx *ctx, const struct sbx_regs *r)
 		k->rsp = r->rsp;
 		k->rflags = flags;
 	} else {
-		struct kvm_iret *f = kvm_frame(ctx->as, KVM_VA_STACK_TOP -
-						       sizeof(*f));
+		uint64_t top = KVM_VA_CPU_STACK_TOP(ctx->id);
+		struct kvm_iret *f = kvm_frame(ctx, top - sizeof(*f));
 
 		f->rip = r->rip;
 		f->cs = KVM_USER_CS;
@@ -1312,7 +1551,7 @@ static void kvm_put_regs(struct sbx_ctx *ctx, const struct sbx_regs *r)
 		f->rsp = r->rsp;
 		f->ss = KVM_USER_DS;
 		k->rip = KVM_VA_KSTUB;
-		k->rsp = KVM_VA_STACK_TOP - sizeof(*f);
+		k->rsp = top - sizeof(*f);
 		k->rflags = 0x2;
 	}
 	ctx->run->kvm_dirty_regs = KVM_SYNC_X86_REGS;
@@ -1366,18 +1605,19 @@ static int kvm_exception(struct sbx_ctx *ctx, int vec, struct sbx_regs *r,
 					 (1u << 30);
 	struct sbx_as *as = ctx->as;
 	uint64_t sp = ctx->run->s.regs.regs.rsp, err = 0;
+	uint64_t top = KVM_VA_CPU_STACK_TOP(ctx->id);
 	struct kvm_iret f;
 	const struct kvm_iret *fp;
 
 	if (with_err & (1u << vec)) {
-		if (sp != KVM_VA_STACK_TOP - sizeof(f) - 8)
+		if (sp != top - sizeof(f) - 8)
 			goto bad;
-		memcpy(&err, kvm_frame(as, sp), 8);
+		memcpy(&err, kvm_frame(ctx, sp), 8);
 		sp += 8;
-	} else if (sp != KVM_VA_STACK_TOP - sizeof(f)) {
+	} else if (sp != top - sizeof(f)) {
 		goto bad;
 	}
-	fp = kvm_frame(as, sp);
+	fp = kvm_frame(ctx, sp);
 	memcpy(&f, fp, sizeof(f));
 	if (f.cs != KVM_USER_CS)
 		goto bad;
@@ -1520,8 +1760,9 @@ static void kvm_interrupted(struct sbx_ctx *ctx, struct sbx_regs *r,
 	if (kvm_vcpu_user(ctx)) {
 		ctx->in_user = true;
 	} else {
-		const struct kvm_iret *f = kvm_frame(ctx->as, KVM_VA_STACK_TOP -
-							       sizeof(*f));
+		const struct kvm_iret *f =
+			kvm_frame(ctx, KVM_VA_CPU_STACK_TOP(ctx->id) -
+					       sizeof(*f));
 
 		r->rip = f->rip;
 		r->rsp = f->rsp;
@@ -1531,21 +1772,14 @@ static void kvm_interrupted(struct sbx_ctx *ctx, struct sbx_regs *r,
 	kvm_set_exit(exit, SBX_EXIT_INTERRUPT);
 }
 
-static int kvm_switch_to(struct sbx_ctx *ctx, struct sbx_regs *regs,
-			 struct sbx_exit *exit)
+/* kvm_run_ctx - switch_to once no interrupt is pending */
+static int kvm_run_ctx(struct sbx_ctx *ctx, struct sbx_regs *regs,
+		       struct sbx_exit *exit)
 {
 	struct sbx_as *as = ctx->as;
 	struct kvm_run *run = ctx->run;
 	int err;
 
-	if (exit->size < sizeof(*exit))
-		return -EINVAL;
-	if (ctx->dead)
-		return -ESRCH;
-	if (atomic_exchange(&ctx->pending, 0)) {
-		kvm_set_exit(exit, SBX_EXIT_INTERRUPT);
-		return 0;
-	}
 	if (!kvm_canonical(regs->rip) || regs->rip >= KVM_USER_MAX ||
 	    !kvm_canonical(regs->rsp)) {
 		/* as a real iret would: #GP in the application */
@@ -1554,11 +1788,6 @@ static int kvm_switch_to(struct sbx_ctx *ctx, struct sbx_regs *regs,
 		exit->code = SI_KERNEL;
 		exit->trapno = 13;
 		return 0;
-	}
-	if (as->need_flush) {
-		err = kvm_flush(as);
-		if (err)
-			return err;
 	}
 	if (regs->fs_base != ctx->fs_base || regs->gs_base != ctx->gs_base) {
 		/* rare (arch_prctl): one ioctl; the stub never swapgs */
@@ -1611,6 +1840,25 @@ static int kvm_switch_to(struct sbx_ctx *ctx, struct sbx_regs *regs,
 			return -EFAULT;
 		}
 	}
+}
+
+static int kvm_switch_to(struct sbx_ctx *ctx, struct sbx_regs *regs,
+			 struct sbx_exit *exit)
+{
+	int err = 0;
+
+	if (exit->size < sizeof(*exit))
+		return -EINVAL;
+	if (ctx->dead)
+		return -ESRCH;
+	/* running, then pending: the other half of kvm_interrupt's pair */
+	atomic_store(&ctx->running, 1);
+	if (atomic_exchange(&ctx->pending, 0))
+		kvm_set_exit(exit, SBX_EXIT_INTERRUPT);
+	else
+		err = kvm_run_ctx(ctx, regs, exit);
+	atomic_store(&ctx->running, 0);
+	return err;
 }
 
 /* ---- FPU state ---------------------------------------------------------- */

@@ -132,6 +132,34 @@ ENTRY(blob_count_rbx)
 	syscall
 	jmp blob_count_rbx
 
+/* store a rising count to (%rbx) forever, no exits (TLB shootdown) */
+ENTRY(blob_store_loop)
+	inc %rax
+	mov %rax, (%rbx)
+	jmp blob_store_loop
+
+/* load (%rbx), count rounds in (%rcx) forever, no exits */
+ENTRY(blob_load_loop)
+	mov (%rbx), %rax
+	incq (%rcx)
+	jmp blob_load_loop
+
+/* store to (%rbx) once, then exit */
+ENTRY(blob_store_rbx)
+	mov %rax, (%rbx)
+	mov $60, %eax
+	syscall
+
+/* load (%rbx): two copies, so two contexts fault at different rips */
+ENTRY(blob_load_rbx)
+	mov (%rbx), %rax
+	mov $60, %eax
+	syscall
+ENTRY(blob_load_rbx2)
+	mov (%rbx), %rax
+	mov $60, %eax
+	syscall
+
 blobs_end:
 
 	.section .note.GNU-stack, "", @progbits

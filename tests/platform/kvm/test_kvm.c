@@ -11,7 +11,9 @@
  *   call; forged `out`s are #GP, never exits of another kind;
  * - page tables: 2 MiB pages, split by a partial unmap or protect, put
  *   over used 4 KiB pages, and remapped (no stale translation survives);
- * - machine state: rdtsc without an exit, cpuid, the fs and gs bases.
+ * - machine state: rdtsc without an exit, cpuid, the fs and gs bases;
+ * - vCPUs: max_threads bounds them (-EAGAIN past it), a parked vCPU comes
+ *   back with a clean FPU state and runs on another thread.
  *
  * Divided into: fixture and helpers; the tests; the suite.  Exit 77 (skip)
  * when the plugin reports -ENODEV.
@@ -20,6 +22,7 @@
 #include <check.h>
 #include <cpuid.h>
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -470,6 +473,94 @@ START_TEST(test_kvm_bad_return_state)
 }
 END_TEST
 
+/* ---- vCPUs: one per context, a bounded pool of parked ones -------------- */
+
+struct pool_run {
+	struct harness *h;
+	struct sbx_as *as;
+	int err;
+	struct sbx_exit e;
+	struct sbx_regs r;
+};
+
+/* on a new thread: take a parked vCPU, run a system call on it, park it */
+static void *pool_thread(void *arg)
+{
+	struct pool_run *pr = arg;
+	struct sbx_ctx *c;
+
+	pr->err = pr->h->ops->ctx_create(pr->as, &c);
+	if (pr->err)
+		return NULL;
+	harness_regs(&pr->r, B(kb_syscall_only), STACK);
+	pr->r.rax = 4321;
+	memset(&pr->e, 0, sizeof(pr->e));
+	pr->e.size = sizeof(pr->e);
+	pr->err = pr->h->ops->switch_to(c, &pr->r, &pr->e);
+	pr->h->ops->ctx_destroy(c);
+	return NULL;
+}
+
+START_TEST(test_kvm_vcpu_pool)
+{
+	static const char *const three[] = { "max_threads", "3", NULL };
+	static const char *const zero[] = { "max_threads", "0", NULL };
+	static const char *const many[] = { "max_threads", "5000", NULL };
+	const char *path = getenv("SBX_PLATFORM_PLUGIN");
+	struct pool_run pr = { 0 };
+	struct harness h2;
+	struct sbx_as *as;
+	struct sbx_ctx *c[3], *c4;
+	uint8_t fp[4096];
+	pthread_t th;
+	int i, n;
+
+	ck_assert_int_eq(harness_open(&h2, path, zero), -EINVAL);
+	ck_assert_int_eq(harness_open(&h2, path, many), -EINVAL);
+	ck_assert_int_eq(harness_open(&h2, path, three), 0);
+	memcpy(h2.mem, kb_start, kb_end - kb_start);
+	ck_assert_int_eq(h2.ops->as_create(h2.p, &as), 0);
+	ck_assert_int_eq(h2.ops->as_map(as, CODE, 0x4000, PROT_READ | PROT_EXEC,
+					h2.memfd, 0, SBX_MAP_SHARED), 0);
+	ck_assert_int_eq(h2.ops->as_map(as, DATA, 0x10000,
+					PROT_READ | PROT_WRITE, h2.memfd,
+					DATA_OFF, SBX_MAP_SHARED), 0);
+
+	/* three vCPUs, then a clean -EAGAIN */
+	for (i = 0; i < 3; i++)
+		ck_assert_int_eq(h2.ops->ctx_create(as, &c[i]), 0);
+	ck_assert_int_eq(h2.ops->ctx_create(as, &c4), -EAGAIN);
+
+	/* a parked vCPU comes back without its last thread's FPU state */
+	n = h2.ops->ctx_get_fpstate(c[1], fp, sizeof(fp));
+	ck_assert_int_ge(n, 512);
+	memset(fp + 160, 0xa5, 16); /* xmm0 in the FXSAVE area */
+	ck_assert_int_eq(h2.ops->ctx_set_fpstate(c[1], fp, n), n);
+	h2.ops->ctx_destroy(c[1]);
+	ck_assert_int_eq(h2.ops->ctx_create(as, &c4), 0);
+	ck_assert_int_eq(h2.ops->ctx_get_fpstate(c4, fp, sizeof(fp)), n);
+	for (i = 160; i < 176; i++)
+		ck_assert_uint_eq(fp[i], 0);
+	ck_assert_int_eq(h2.ops->ctx_create(as, &c[1]), -EAGAIN);
+
+	/* and runs on whichever thread takes it next */
+	h2.ops->ctx_destroy(c4);
+	pr.h = &h2;
+	pr.as = as;
+	ck_assert_int_eq(pthread_create(&th, NULL, pool_thread, &pr), 0);
+	pthread_join(th, NULL);
+	ck_assert_int_eq(pr.err, 0);
+	expect_syscall(&pr.e, &pr.r, 4321);
+
+	ck_assert_int_eq(h2.ops->ctx_create(as, &c4), 0);
+	h2.ops->ctx_destroy(c4);
+	h2.ops->ctx_destroy(c[0]);
+	h2.ops->ctx_destroy(c[2]);
+	h2.ops->as_destroy(as);
+	harness_close(&h2);
+}
+END_TEST
+
 /* ---- the suite ---------------------------------------------------------------- */
 
 Suite *sbx_test_suite(void)
@@ -509,6 +600,7 @@ Suite *sbx_test_suite(void)
 	tcase_add_test(tc, test_kvm_huge_over_small);
 	tcase_add_test(tc, test_kvm_bad_return_state);
 	tcase_add_test(tc, test_kvm_prot_none_keeps_frame);
+	tcase_add_test(tc, test_kvm_vcpu_pool);
 	suite_add_tcase(s, tc);
 	return s;
 }
