@@ -345,7 +345,7 @@ START_TEST(test_config_unknown_key_nested)
 	expect_file_error("unknown-nested.yaml",
 			  ":3:3: limits.cpus: unknown key (expected memory, pids or nofile)");
 	expect_error("filesystem:\n  root: { source: /, ro: true }\n",
-		     "t.yaml:2:22: filesystem.root.ro: unknown key (expected source, readonly or overlay)");
+		     "t.yaml:2:22: filesystem.root.ro: unknown key (expected source, readonly, overlay or overlay_size)");
 	expect_error("filesystem:\n  mounts:\n    - { target: /a, source: /b, mode: 1 }\n",
 		     "t.yaml:3:33: filesystem.mounts[0].mode: unknown key "
 		     "(expected target, type, source, readonly or size)");
