@@ -421,8 +421,6 @@ static int tmp_make(struct ovl *o, struct sbx_fs_node *ud, char *tmp,
 	return -EEXIST;
 }
 
-/* rm_whiteouts - empty upper directory @ud of a merged-empty directory:
- * all it holds are whiteouts. */
 struct names {
 	char **v;
 	size_t n, cap;
@@ -435,8 +433,7 @@ static int name_emit(void *arg, const char *name, uint64_t ino,
 	struct names *s = arg;
 	char **v;
 
-	(void)ino;
-	(void)next;
+	(void)ino, (void)type, (void)next;
 	if (!strcmp(name, ".") || !strcmp(name, ".."))
 		return 0;
 	if (s->n == s->cap) {
@@ -455,7 +452,6 @@ static int name_emit(void *arg, const char *name, uint64_t ino,
 		return 1;
 	}
 	s->n++;
-	(void)type;
 	return 0;
 }
 
@@ -466,6 +462,8 @@ static void names_free(struct names *s)
 	free(s->v);
 }
 
+/* rm_whiteouts - empty upper directory @ud of a merged-empty directory:
+ * all it holds are whiteouts. */
 static int rm_whiteouts(struct sbx_fs_node *ud)
 {
 	struct names s = { 0 };
