@@ -21,6 +21,7 @@
 #include <sys/stat.h>
 #include <sys/statfs.h>
 
+#include "core/mm/memfile.h"
 #include "core/vfs/vfs.h"
 #include "runner.h"
 
@@ -212,6 +213,7 @@ static void setup_size(uint64_t size)
 	struct sbx_fs_node *n;
 	struct sbx_fs *ofs;
 
+	ck_assert_int_eq(memfile_init(1ULL << 32), 0); /* tmpfs file data */
 	ck_assert_int_eq(tmpfs_ops.mount(NULL, &la, &lmnt, &lroot), 0);
 	lmkdir("/etc");
 	lput("/etc/passwd", "root:x:0:0\n", 11);
