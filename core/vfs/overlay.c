@@ -1209,6 +1209,11 @@ static int o_symlink(struct sbx_fs_node *dn, const char *name,
 	return make_simple((struct onode *)dn, name, &a);
 }
 
+struct sbx_fs_node *overlay_upper(struct sbx_fs_node *node)
+{
+	return upper_of((struct onode *)node);
+}
+
 int overlay_mknod(struct sbx_fs_node *dn, const char *name, uint32_t mode,
 		  uint32_t rdev)
 {

@@ -237,6 +237,9 @@ extern const struct sbx_fs_ops overlay_ops;
 extern const struct file_ops overlay_dir_file_ops;
 int overlay_fs_new(const struct sbx_fs_ops *lops, struct sbx_fs_mnt *lmnt,
 		   struct sbx_fs_node *lroot, struct sbx_fs **out);
+/* overlay_upper - the upper (tmpfs) node of overlay node @node, or NULL
+ * while it is lower only (for MAP_SHARED: tmpfs_map_pages). */
+struct sbx_fs_node *overlay_upper(struct sbx_fs_node *node);
 /* overlay_mknod - mknod(2) in an overlay directory (creates in upper). */
 int overlay_mknod(struct sbx_fs_node *dir, const char *name, uint32_t mode,
 		  uint32_t rdev);
