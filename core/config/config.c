@@ -708,6 +708,7 @@ static const struct field root_fields[] = {
 	C("source", parse_string, filesystem.root_source, NULL),
 	C("readonly", parse_bool, filesystem.root_readonly, NULL),
 	C("overlay", parse_word, filesystem.root_overlay, overlays),
+	C("overlay_size", parse_size, filesystem.root_overlay_size, NULL),
 	{ 0 }
 };
 

@@ -62,6 +62,8 @@ struct sbx_config {
 		char *root_source;   /* default "/" */
 		bool root_readonly;  /* default true */
 		char *root_overlay;  /* "none" or "memory"; default "memory" */
+		uint64_t root_overlay_size; /* bytes; 0 = limits.memory, or
+					     * the tmpfs default without it */
 		struct cfg_mount *mounts;
 		size_t n_mounts;
 	} filesystem;

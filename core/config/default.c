@@ -1,6 +1,7 @@
 /*
  * The embedded default sandbox, used when sbxrun is given no --config: the
- * systrap platform, busybox echo as the program, modest limits.  It is parsed
+ * systrap platform, the host root under an in-memory overlay (writable,
+ * the host untouched), busybox echo as the program, modest limits.  It is parsed
  * by the same loader as any file (tests/unit/test_config.c checks it).
  */
 #include "config.h"
@@ -9,6 +10,8 @@ const char config_default_yaml[] =
 	"# sbx embedded default sandbox (see config/sandbox.yaml for every key)\n"
 	"platform:\n"
 	"  plugin: systrap\n"
+	"filesystem:\n"
+	"  root: { source: /, overlay: memory }\n"
 	"process:\n"
 	"  argv: [/bin/busybox, echo, \"Hello from inside an sbx sandbox\"]\n"
 	"  env: [\"PATH=/usr/local/bin:/usr/bin:/bin\", \"HOME=/\"]\n"

@@ -63,8 +63,17 @@ static long mmap_file(struct task *t, const struct sbx_syscall_args *a)
 	r = -ENODEV;
 	if (!f->path.d || !S_ISREG(f->path.d->mode) || !f->ops->read)
 		goto out;
-	bool tmpfs_shared = type != MAP_PRIVATE && f->path.mnt &&
-			    f->path.mnt->ops == &tmpfs_ops && f->path.d->node;
+	/* the tmpfs node whose pages a MAP_SHARED maps: a tmpfs file, or
+	 * the upper (tmpfs) copy of an overlay file; lower-only overlay
+	 * files are host files (a snapshot, and opening one for writing
+	 * copies it up) */
+	struct sbx_fs_node *tnode = NULL;
+
+	if (type != MAP_PRIVATE && f->path.mnt && f->path.d->node)
+		tnode = f->path.mnt->ops == &tmpfs_ops ? f->path.d->node
+			: f->path.mnt->ops == &overlay_ops
+			? overlay_upper(f->path.d->node) : NULL;
+	bool tmpfs_shared = tnode != NULL;
 
 	if (type != MAP_PRIVATE && (prot & PROT_WRITE) &&
 	    (f->flags & O_ACCMODE) == O_RDONLY) {
@@ -104,7 +113,7 @@ static long mmap_file(struct task *t, const struct sbx_syscall_args *a)
 	if (tmpfs_shared) {
 		uint64_t moff;
 
-		r = tmpfs_map_pages(f->path.d->node, off, len, &moff);
+		r = tmpfs_map_pages(tnode, off, len, &moff);
 		if (r)
 			goto out;
 		r = mm_map_shared(mm, addr, len, prot, moff);

@@ -138,6 +138,10 @@ static int host_stat(struct file *f, struct k_stat *ks)
 	if (fstat(f->host_fd, &st) < 0)
 		return -errno;
 	vfs_stat_from_host(&st, ks);
+	/* an unmodified lower file of the overlay: stat(2) gives the
+	 * overlay's device (and the lower inode, which fstat has too) */
+	if (f->path.mnt && f->path.mnt->ops == &overlay_ops)
+		ks->st_dev = f->path.mnt->dev;
 	return 0;
 }
 

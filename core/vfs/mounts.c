@@ -1,5 +1,6 @@
 /*
- * The sandbox's mount table from the config (vfs_init): the root and
+ * The sandbox's mount table from the config (vfs_init): the root (an
+ * overlay over the gofer with `overlay: memory`, see overlay.c) and
  * every gofer mount through the fs plugin named by filesystem.plugin
  * (loaded here, before the core confines itself: mounting starts the
  * sbx-gofer processes), tmpfs and dev built in, plus the defaults a Linux
@@ -112,6 +113,45 @@ static int mount_builtin(const char *target, const char *type, bool ro,
 	return 0;
 }
 
+/*
+ * mount_overlay_root - the root as an overlay: the gofer serves the host
+ * root read-only (the gofer itself refuses every write, whatever the
+ * config's readonly says), and a private tmpfs above it takes the
+ * application's changes, capped by filesystem.root.overlay_size, else
+ * limits.memory, else the tmpfs default.
+ */
+static int mount_overlay_root(const struct sbx_config *cfg,
+			      const struct sbx_fs_mount_args *root)
+{
+	struct sbx_fs_mount_args lower = *root, upper = *root;
+	struct sbx_fs_mnt *lmnt;
+	struct sbx_fs_node *lroot;
+	struct sbx_fs *ofs;
+	int r;
+
+	lower.readonly = true;
+	r = fs_ops->mount(fs_inst, &lower, &lmnt, &lroot);
+	if (r)
+		return r;
+	r = overlay_fs_new(fs_ops, lmnt, lroot, &ofs);
+	if (r)
+		goto out_umount;
+	upper.readonly = false;
+	upper.size_limit = cfg->filesystem.root_overlay_size
+			   ? cfg->filesystem.root_overlay_size
+			   : cfg->limits.memory;
+	r = vfs_init_root(&overlay_ops, ofs, &upper, "overlay");
+	if (r)
+		goto out_umount;
+	return 0;
+out_umount:
+	/* lroot is left alone: a failed mount may or may not have taken it,
+	 * and sbxrun exits on this error anyway */
+	if (SBX_OPS_HAS(fs_ops, umount))
+		fs_ops->umount(lmnt);
+	return r;
+}
+
 int vfs_init(const struct sbx_config *cfg, const struct plugin_search_path *sp,
 	     const struct sbx_services *svc, struct sbx_error *err)
 {
@@ -122,11 +162,10 @@ int vfs_init(const struct sbx_config *cfg, const struct plugin_search_path *sp,
 	r = load_fs_plugin(cfg, sp, svc, err);
 	if (r)
 		return r;
-	if (!cfg->filesystem.root_readonly &&
-	    strcmp(cfg->filesystem.root_overlay, "none"))
-		sbx_info("filesystem.root.overlay: memory is not implemented yet; "
-			 "the root is writable on the host");
-	r = vfs_init_root(fs_ops, fs_inst, &args, "gofer");
+	if (!strcmp(cfg->filesystem.root_overlay, "memory"))
+		r = mount_overlay_root(cfg, &args);
+	else
+		r = vfs_init_root(fs_ops, fs_inst, &args, "gofer");
 	if (r)
 		return sbx_error_set(err, -r, "cannot mount the root '%s': %s",
 				     args.source, strerror(-r));

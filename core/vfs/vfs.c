@@ -314,7 +314,8 @@ int vfs_mount(const char *target, const struct sbx_fs_ops *ops,
 			goto out;
 		}
 		r = d_lookup(cur.d, name, &d);
-		if (r == -ENOENT && cur.d->mnt->ops == &tmpfs_ops &&
+		if (r == -ENOENT && (cur.d->mnt->ops == &tmpfs_ops ||
+				     cur.d->mnt->ops == &overlay_ops) &&
 		    !cur.d->mnt->readonly) {
 			r = cur.d->mnt->ops->mkdir(cur.d->node, name, 0755);
 			if (!r)
@@ -737,7 +738,9 @@ int vfs_open_path(const struct vfs_path *p, int flags, struct file **out)
 		}
 	}
 	flags &= ~(O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | O_CLOEXEC);
-	f = file_new(host_fd >= 0 ? &host_file_ops : &node_file_ops,
+	f = file_new(host_fd >= 0 ? &host_file_ops
+		     : S_ISDIR(p->d->mode) && ops == &overlay_ops
+		     ? &overlay_dir_file_ops : &node_file_ops,
 		     flags | O_LARGEFILE, host_fd, p);
 	if (!f) {
 		if (host_fd >= 0)
@@ -959,6 +962,9 @@ int vfs_mknod(struct fs_context *fs, const struct vfs_path *start,
 	else if (dir.mnt->ops == &tmpfs_ops)
 		r = tmpfs_mknod(dir.d->node, last,
 				(mode & S_IFMT) | (mode & ~fs->umask & 07777), dev);
+	else if (dir.mnt->ops == &overlay_ops)
+		r = overlay_mknod(dir.d->node, last,
+				  (mode & S_IFMT) | (mode & ~fs->umask & 07777), dev);
 	else
 		r = -EPERM;
 out:

@@ -251,4 +251,24 @@ int chrdev_open(uint32_t rdev, int flags, const struct vfs_path *p,
 /* dev_populate - fill a fresh tmpfs root with the /dev nodes. */
 int dev_populate(struct sbx_fs_node *root);
 
+/*
+ * The overlay (overlay.c): a private tmpfs upper layer over a read-only
+ * lower provider, for `filesystem.root.overlay: memory`.  overlay_fs_new
+ * takes an already mounted lower layer (@lops, @lmnt, @lroot; the overlay
+ * owns @lroot once mounted) and returns the instance to mount with
+ * overlay_ops; the mount's size_limit caps the upper layer (ENOSPC).
+ * Directories of an overlay mount are opened with overlay_dir_file_ops
+ * (a merged listing kept per open file).
+ */
+extern const struct sbx_fs_ops overlay_ops;
+extern const struct file_ops overlay_dir_file_ops;
+int overlay_fs_new(const struct sbx_fs_ops *lops, struct sbx_fs_mnt *lmnt,
+		   struct sbx_fs_node *lroot, struct sbx_fs **out);
+/* overlay_upper - the upper (tmpfs) node of overlay node @node, or NULL
+ * while it is lower only (for MAP_SHARED: tmpfs_map_pages). */
+struct sbx_fs_node *overlay_upper(struct sbx_fs_node *node);
+/* overlay_mknod - mknod(2) in an overlay directory (creates in upper). */
+int overlay_mknod(struct sbx_fs_node *dir, const char *name, uint32_t mode,
+		  uint32_t rdev);
+
 #endif

@@ -9,7 +9,7 @@ plat_opt=${SBX_TEST_PLATFORM:+--platform $SBX_TEST_PLATFORM}
 n=0
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-echo "1..13"
+echo "1..14"
 
 # same NAME CMD...: run CMD natively and in the sandbox (cwd /), compare
 same() {
@@ -74,6 +74,19 @@ same "python3 multiprocessing: a Pool (sem_open in /dev/shm, shared futexes)" \
 	python3 -c 'import multiprocessing as m
 with m.Pool(2) as p:
     print(p.map(abs, [-1, -2, 3]))'
+same "python3 mmap MAP_SHARED of a file in the (overlay) root, coherent with I/O" \
+	python3 -c 'import mmap, os, tempfile
+with tempfile.TemporaryDirectory(dir="/tmp") as d:
+    p = os.path.join(d, "f")
+    with open(p, "wb") as f:
+        f.write(b"0" * 8192)
+    with open(p, "r+b") as f:
+        m = mmap.mmap(f.fileno(), 8192)
+        m[0:5] = b"hello"
+        print(os.pread(f.fileno(), 5, 0))
+        os.pwrite(f.fileno(), b"world", 4096)
+        print(m[4096:4101])
+        m.close()'
 same "shell exit status and signals" \
 	/bin/sh -c 'sh -c "kill -TERM \$\$"; echo $?; false; echo $?'
 n=$((n + 1))

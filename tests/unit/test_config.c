@@ -98,6 +98,7 @@ static void check_defaults(const struct sbx_config *cfg)
 	ck_assert_str_eq(cfg->filesystem.root_source, "/");
 	ck_assert(cfg->filesystem.root_readonly);
 	ck_assert_str_eq(cfg->filesystem.root_overlay, "memory");
+	ck_assert_uint_eq(cfg->filesystem.root_overlay_size, 0);
 	ck_assert_uint_eq(cfg->filesystem.n_mounts, 0);
 	ck_assert_str_eq(cfg->network.plugin, "none");
 	ck_assert_uint_eq(cfg->network.options.n, 0);
@@ -196,19 +197,20 @@ START_TEST(test_config_full_file)
 	ck_assert_str_eq(cfg.filesystem.root_source, "/srv/rootfs");
 	ck_assert(!cfg.filesystem.root_readonly);
 	ck_assert_str_eq(cfg.filesystem.root_overlay, "none");
+	ck_assert_uint_eq(cfg.filesystem.root_overlay_size, 64ull << 20);
 	ck_assert_uint_eq(cfg.filesystem.n_mounts, 4);
 	m = cfg.filesystem.mounts;
 	ck_assert_str_eq(m[0].target, "/tmp");
 	ck_assert_int_eq(m[0].type, CFG_MOUNT_TMPFS);
 	ck_assert_ptr_null(m[0].source);
 	ck_assert_uint_eq(m[0].size, 256ull << 20);
-	ck_assert_int_eq(m[0].mark.line, 14);
+	ck_assert_int_eq(m[0].mark.line, 15);
 	ck_assert_int_eq(m[0].mark.col, 7);
 	ck_assert_str_eq(m[1].target, "/data");
 	ck_assert_int_eq(m[1].type, CFG_MOUNT_GOFER);
 	ck_assert_str_eq(m[1].source, "./data");
 	ck_assert(!m[1].readonly);
-	ck_assert_int_eq(m[1].mark.line, 15);
+	ck_assert_int_eq(m[1].mark.line, 16);
 	ck_assert_int_eq(m[1].mark.col, 7);
 	ck_assert_int_eq(m[2].type, CFG_MOUNT_PROC);
 	ck_assert_int_eq(m[3].type, CFG_MOUNT_DEV);
@@ -261,6 +263,8 @@ START_TEST(test_config_embedded_default_parses)
 	ck_assert_str_eq(cfg.process.env[0], "PATH=/usr/local/bin:/usr/bin:/bin");
 	ck_assert_str_eq(cfg.process.env[1], "HOME=/");
 	ck_assert_str_eq(cfg.process.cwd, "/");
+	ck_assert_str_eq(cfg.filesystem.root_source, "/");
+	ck_assert_str_eq(cfg.filesystem.root_overlay, "memory");
 	ck_assert_uint_eq(cfg.limits.memory, 1ull << 30);
 	ck_assert_uint_eq(cfg.limits.pids, 512);
 	ck_assert_uint_eq(cfg.limits.nofile, 1024);
@@ -345,7 +349,7 @@ START_TEST(test_config_unknown_key_nested)
 	expect_file_error("unknown-nested.yaml",
 			  ":3:3: limits.cpus: unknown key (expected memory, pids or nofile)");
 	expect_error("filesystem:\n  root: { source: /, ro: true }\n",
-		     "t.yaml:2:22: filesystem.root.ro: unknown key (expected source, readonly or overlay)");
+		     "t.yaml:2:22: filesystem.root.ro: unknown key (expected source, readonly, overlay or overlay_size)");
 	expect_error("filesystem:\n  mounts:\n    - { target: /a, source: /b, mode: 1 }\n",
 		     "t.yaml:3:33: filesystem.mounts[0].mode: unknown key "
 		     "(expected target, type, source, readonly or size)");
