@@ -137,6 +137,8 @@ struct task {
 		int32_t flags;
 	} altstack;
 	bool in_syscall;	/* the last exit was a syscall (restarts) */
+	uint64_t fault_addr;	/* the last fault retried, and how often */
+	int fault_retries;
 	int64_t restart_deadline; /* nanosleep's end, for restart_syscall */
 	uint64_t restart_rem;	/* nanosleep's rem pointer */
 	pthread_t thread;

@@ -23,8 +23,17 @@ static void handle_fault(struct task *t, const struct sbx_exit *ex)
 	int code = ex->code;
 
 	if (ex->signo == SIGSEGV) {
-		if (mm_fault(&t->proc->mm, ex->addr, ex->access, &code) == 0)
-			return; /* stack grown: retry the access */
+		/* a fault the mm resolved (COW, stack growth, a raced
+		 * upgrade) is retried; the same address faulting over and
+		 * over with nothing else in between (a platform that cannot
+		 * map what the VMAs say) becomes a SIGSEGV, not a silent spin */
+		if (ex->addr != t->fault_addr)
+			t->fault_retries = 0;
+		t->fault_addr = ex->addr;
+		if (t->fault_retries++ < 64 &&
+		    mm_fault(&t->proc->mm, ex->addr, ex->access, &code) == 0)
+			return;
+		t->fault_retries = 0;
 		info.code = code;
 	}
 	info.u.addr = ex->addr;
@@ -55,6 +64,8 @@ int task_run(struct task *t)
 			current_task = NULL;
 			return r;
 		}
+		if (ex.kind != SBX_EXIT_FAULT)
+			t->fault_retries = 0; /* progress: see handle_fault */
 		switch (ex.kind) {
 		case SBX_EXIT_SYSCALL:
 			t->in_syscall = true;

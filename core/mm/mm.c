@@ -898,6 +898,16 @@ static int cow_fault(struct mm *mm, struct vma *v, uint64_t addr)
 	return make_private(mm, lo, hi);
 }
 
+/* allowed - @v's protection permits every access kind in @access. */
+static bool allowed(const struct vma *v, unsigned access)
+{
+	if ((access & SBX_ACCESS_READ) && v->prot == PROT_NONE)
+		return false;
+	if ((access & SBX_ACCESS_WRITE) && !(v->prot & PROT_WRITE))
+		return false;
+	return !(access & SBX_ACCESS_EXEC) || (v->prot & PROT_EXEC);
+}
+
 int mm_fault(struct mm *mm, uint64_t addr, unsigned access, int *si_code)
 {
 	struct vma *v;
@@ -910,6 +920,13 @@ int mm_fault(struct mm *mm, uint64_t addr, unsigned access, int *si_code)
 	    (!access || (access & SBX_ACCESS_WRITE))) {
 		/* the only fault a readable mapped COW page can take */
 		r = cow_fault(mm, v, addr);
+		goto out;
+	}
+	if (v && access && !(v->flags & VMA_COW) && allowed(v, access)) {
+		/* the VMA permits it: the fault raced another thread's
+		 * mprotect/mmap upgrading the mapping; retry (the task loop
+		 * bounds retries at one address) */
+		r = 0;
 		goto out;
 	}
 	if (v) {
