@@ -70,6 +70,11 @@ _Static_assert(sizeof(struct k_siginfo) == 128, "siginfo");
 
 enum proc_state { PROC_LIVE, PROC_ZOMBIE };
 
+/* CPU time, as getrusage splits it (cputime.c) */
+struct cputime {
+	uint64_t user, sys; /* ns */
+};
+
 struct process {
 	struct kernel *k;
 	int pid, ppid, pgid, sid;
@@ -103,6 +108,10 @@ struct process {
 	bool caps_dropped;	/* capset ran: caps below, else by uid */
 	uint64_t cap_eff, cap_perm, cap_inh;
 	int ioprio;		/* ioprio_set's value, recorded */
+	/* accounting (cputime.c; under k->lock): what retired threads and
+	 * replaced address spaces used, and reaped children's totals */
+	struct cputime cpu_done, cpu_children;
+	uint64_t maxrss_kb, children_maxrss_kb;
 	int oom_score_adj;	/* /proc/PID/oom_score_adj: kept, not acted on */
 	int64_t start_ns;	/* CLOCK_MONOTONIC when it was registered */
 	/* task_exit has detached mm, files and fs (set under k->lock before
@@ -137,6 +146,7 @@ struct task {
 		int32_t flags;
 	} altstack;
 	bool in_syscall;	/* the last exit was a syscall (restarts) */
+	pid_t host_tid;		/* its host thread, for CPU clocks (0: none) */
 	uint64_t fault_addr;	/* the last fault retried, and how often */
 	int fault_retries;
 	int64_t restart_deadline; /* nanosleep's end, for restart_syscall */
@@ -223,6 +233,21 @@ struct process *process_find(struct kernel *k, int pid);
  * (CLOCK_MONOTONIC, 0 = forever) or a signal: -ERESTARTSYS when a signal
  * is pending, -ETIMEDOUT at the deadline, 0 on a wake-up. */
 int task_sleep(struct task *t, int64_t deadline_ns);
+
+/* ---- cputime.c ---- */
+
+void cputime_add(struct cputime *to, const struct cputime *c);
+/* task_cputime - what @t's host thread used (system time when the
+ * application itself runs in a stub). */
+void task_cputime(struct task *t, struct cputime *c);
+/* process_cputime - @p's total: retired + live threads + its stub
+ * (k->lock held). */
+void process_cputime(struct process *p, struct cputime *c);
+/* task_cputime_retire - add a thread's time to its process as it ends
+ * (on that thread); process_cputime_retire_as - the same for the stub of
+ * an address space about to be destroyed (execve, exit). */
+void task_cputime_retire(struct task *t);
+void process_cputime_retire_as(struct process *p, struct sbx_as *as);
 
 /* ---- signal.c ---- */
 

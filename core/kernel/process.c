@@ -192,6 +192,8 @@ void task_exit(struct task *t)
 	pthread_mutex_lock(&k->lock);
 	ctx = t->ctx;
 	t->ctx = NULL; /* no more interrupts */
+	task_cputime_retire(t);
+	process_cputime_retire_as(p, p->as);
 	thread_remove(p, t);
 	p->task = t; /* the zombie keeps its last task */
 	/* from here /proc no longer looks at mm, files or fs */
@@ -275,6 +277,7 @@ void task_finish(struct task *t)
 	}
 	ctx = t->ctx;
 	t->ctx = NULL;
+	task_cputime_retire(t);
 	thread_remove(p, t);
 	k->ntasks--;
 	pthread_cond_broadcast(&k->changed);

@@ -169,6 +169,7 @@ static void commit_exec(struct task *t, struct mm *old_mm, struct sbx_as *old_as
 	pthread_mutex_lock(&k->lock);
 	old_ctx = t->ctx;
 	t->ctx = new_ctx;
+	process_cputime_retire_as(p, old_as);
 	pthread_mutex_unlock(&k->lock);
 	k->pops->ctx_destroy(old_ctx);
 	k->pops->as_destroy(old_as);

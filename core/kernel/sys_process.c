@@ -356,6 +356,8 @@ long sys_clone3(struct task *t, const struct sbx_syscall_args *a)
 struct wait_result {
 	int pid, status, code, cstatus;
 	uint32_t uid;
+	struct cputime cpu;  /* a reaped child's total, for wait4's rusage */
+	uint64_t maxrss_kb;
 };
 
 static bool matches(struct process *p, struct process *c, int idtype, int id)
@@ -397,8 +399,18 @@ static long do_wait(struct task *t, int idtype, int id, int options,
 				w->code = (st & 0x7f) == 0 ? CLD_EXITED
 					  : (st & 0x80) ? CLD_DUMPED : CLD_KILLED;
 				w->cstatus = (st & 0x7f) == 0 ? (st >> 8) & 0xff : st & 0x7f;
-				if (!(options & WNOWAIT))
+				/* Linux's wait4 rusage: the child and what
+				 * it reaped itself */
+				w->cpu = c->cpu_done;
+				cputime_add(&w->cpu, &c->cpu_children);
+				w->maxrss_kb = c->maxrss_kb > c->children_maxrss_kb
+					       ? c->maxrss_kb : c->children_maxrss_kb;
+				if (!(options & WNOWAIT)) {
+					cputime_add(&p->cpu_children, &w->cpu);
+					if (p->children_maxrss_kb < w->maxrss_kb)
+						p->children_maxrss_kb = w->maxrss_kb;
 					process_reap(k, c);
+				}
 				r = w->pid;
 				goto out;
 			}
@@ -438,11 +450,26 @@ out:
 	return r;
 }
 
-static long zero_rusage(struct task *t, uint64_t ru)
-{
-	static const uint8_t zero[144];
+/* struct rusage as x86-64 lays it out */
+struct k_rusage {
+	struct { int64_t sec, usec; } utime, stime;
+	int64_t maxrss, ixrss, idrss, isrss, minflt, majflt, nswap, inblock,
+		oublock, msgsnd, msgrcv, nsignals, nvcsw, nivcsw;
+};
 
-	return ru ? mm_copy_out(&t->proc->mm, ru, zero, sizeof(zero)) : 0;
+static long put_rusage(struct task *t, uint64_t ru, const struct cputime *c,
+		       uint64_t maxrss_kb)
+{
+	struct k_rusage r = { 0 };
+
+	if (!ru)
+		return 0;
+	r.utime.sec = (int64_t)(c->user / NSEC);
+	r.utime.usec = (int64_t)(c->user % NSEC / 1000);
+	r.stime.sec = (int64_t)(c->sys / NSEC);
+	r.stime.usec = (int64_t)(c->sys % NSEC / 1000);
+	r.maxrss = (int64_t)maxrss_kb;
+	return mm_copy_out(&t->proc->mm, ru, &r, sizeof(r));
 }
 
 long sys_wait4(struct task *t, const struct sbx_syscall_args *a)
@@ -468,7 +495,7 @@ long sys_wait4(struct task *t, const struct sbx_syscall_args *a)
 		if (a->a[1] && mm_copy_out(&t->proc->mm, a->a[1], &w.status,
 					   sizeof(int)))
 			return -EFAULT;
-		if (zero_rusage(t, a->a[3]))
+		if (put_rusage(t, a->a[3], &w.cpu, w.maxrss_kb))
 			return -EFAULT;
 	}
 	return r;
@@ -506,7 +533,7 @@ long sys_waitid(struct task *t, const struct sbx_syscall_args *a)
 	}
 	if (a->a[2] && mm_copy_out(&t->proc->mm, a->a[2], &info, sizeof(info)))
 		return -EFAULT;
-	if (zero_rusage(t, a->a[4]))
+	if (put_rusage(t, a->a[4], &w.cpu, w.maxrss_kb))
 		return -EFAULT;
 	return 0;
 }
@@ -961,20 +988,54 @@ long sys_sigaltstack(struct task *t, const struct sbx_syscall_args *a)
 	return 0;
 }
 
+/* usage - RUSAGE_SELF, RUSAGE_CHILDREN or RUSAGE_THREAD of @t. */
+static void usage(struct task *t, int who, struct cputime *c, uint64_t *maxrss)
+{
+	struct process *p = t->proc;
+
+	pthread_mutex_lock(&p->k->lock);
+	if (p->maxrss_kb < p->mm.committed / 1024)
+		p->maxrss_kb = p->mm.committed / 1024;
+	if (who == RUSAGE_CHILDREN) {
+		*c = p->cpu_children;
+		*maxrss = p->children_maxrss_kb;
+	} else if (who == RUSAGE_THREAD && p->nthreads > 1) {
+		/* a stub's time is per process: a thread of several gets
+		 * what its own host thread used */
+		task_cputime(t, c);
+		*maxrss = p->maxrss_kb;
+	} else {
+		process_cputime(p, c);
+		*maxrss = p->maxrss_kb;
+	}
+	pthread_mutex_unlock(&p->k->lock);
+}
+
 long sys_getrusage(struct task *t, const struct sbx_syscall_args *a)
 {
 	int who = (int)a->a[0];
+	struct cputime c;
+	uint64_t maxrss;
 
 	if (who != RUSAGE_SELF && who != RUSAGE_CHILDREN && who != RUSAGE_THREAD)
 		return -EINVAL;
-	return zero_rusage(t, a->a[1]);
+	usage(t, who, &c, &maxrss);
+	return put_rusage(t, a->a[1], &c, maxrss);
 }
 
 long sys_times(struct task *t, const struct sbx_syscall_args *a)
 {
-	static const uint8_t zero[32];
+	struct cputime self, kids;
+	uint64_t maxrss;
+	int64_t tms[4]; /* clock_t ticks at USER_HZ 100 */
 
-	if (a->a[0] && mm_copy_out(&t->proc->mm, a->a[0], zero, sizeof(zero)))
+	usage(t, RUSAGE_SELF, &self, &maxrss);
+	usage(t, RUSAGE_CHILDREN, &kids, &maxrss);
+	tms[0] = (int64_t)(self.user / (NSEC / 100));
+	tms[1] = (int64_t)(self.sys / (NSEC / 100));
+	tms[2] = (int64_t)(kids.user / (NSEC / 100));
+	tms[3] = (int64_t)(kids.sys / (NSEC / 100));
+	if (a->a[0] && mm_copy_out(&t->proc->mm, a->a[0], tms, sizeof(tms)))
 		return -EFAULT;
 	return (long)(now_ns(CLOCK_MONOTONIC) / (NSEC / 100));
 }

@@ -3,9 +3,11 @@
  * on the platform, then handle what stopped it: a syscall, a fault, or an
  * interrupt.  Also process exit and fault-to-signal conversion.
  */
+#define _GNU_SOURCE
 #include <errno.h>
 #include <signal.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "../util/log.h"
 #include "kernel.h"
@@ -52,6 +54,7 @@ int task_run(struct task *t)
 	int r;
 
 	current_task = t;
+	t->host_tid = gettid();
 
 	while (!t->proc->exiting && !t->exit_thread) {
 		memset(&ex, 0, sizeof(ex));

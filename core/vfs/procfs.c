@@ -914,6 +914,7 @@ static int gen_pid_stat(struct pctx *c, struct sbuf *b)
 	struct task *t = c->t;
 	struct vm v = { 0 };
 	struct mm m = { 0 };
+	struct cputime cpu;
 	const char *sname;
 	char st = state_char(c, &sname);
 	uint64_t start = p->start_ns > c->k->boot_ns
@@ -932,11 +933,23 @@ static int gen_pid_stat(struct pctx *c, struct sbuf *b)
 		m.env_end = p->mm.env_end;
 		pthread_mutex_unlock(&p->mm.lock);
 	}
-	bprintf(b, "%d (%s) %c %d %d %d 0 -1 4194560 0 0 0 0 0 0 0 0 %d %d %d 0 "
+	if (p->state == PROC_ZOMBIE)
+		cpu = p->cpu_done;
+	else if (c->n->tid && t && p->nthreads > 1)
+		task_cputime(t, &cpu); /* a thread of several: its own */
+	else
+		process_cputime(p, &cpu);
+	bprintf(b, "%d (%s) %c %d %d %d 0 -1 4194560 0 0 0 0 %llu %llu %llu %llu "
+		"%d %d %d 0 "
 		"%llu %llu %llu %llu %llu %llu %llu 0 0 %llu %llu %llu %llu 0 0 0 "
 		"%d 0 0 0 0 0 0 %llu %llu %llu %llu %llu %llu %llu %d\n",
 		c->n->tid ? t->tid : p->pid, t ? t->comm : "", st, p->ppid,
-		p->pgid, p->sid, 20 + p->nice, p->nice,
+		p->pgid, p->sid,
+		(unsigned long long)(cpu.user / (1000000000 / HZ)),
+		(unsigned long long)(cpu.sys / (1000000000 / HZ)),
+		(unsigned long long)(p->cpu_children.user / (1000000000 / HZ)),
+		(unsigned long long)(p->cpu_children.sys / (1000000000 / HZ)),
+		20 + p->nice, p->nice,
 		p->nthreads > 0 ? p->nthreads : 1, (unsigned long long)start,
 		(unsigned long long)v.size, (unsigned long long)(v.rss / 4096),
 		(unsigned long long)p->rlim[RLIMIT_RSS].cur,

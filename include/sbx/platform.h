@@ -40,7 +40,7 @@ extern "C" {
 #endif
 
 #define SBX_PLATFORM_ABI_MAJOR 1
-#define SBX_PLATFORM_ABI_MINOR 0
+#define SBX_PLATFORM_ABI_MINOR 1
 
 /*
  * struct sbx_regs - application general-purpose registers.  Same layout as
@@ -208,6 +208,17 @@ struct sbx_platform_ops {
 	 * Return: -ENOTTY for unknown opcodes.  May be NULL.
 	 */
 	int (*ctl)(struct sbx_platform *p, int op, void *arg);
+
+	/* ---- 1.1 ---- */
+
+	/*
+	 * as_cpu_pid - the host process whose CPU time is the application
+	 * time of @as (its stub), read by the core with clock_gettime on
+	 * that process's CPU clocks for getrusage/times.  Return: the pid,
+	 * or -ENOSYS when application code runs on the core's own task
+	 * threads (kvm: their clocks already count it).  May be NULL.
+	 */
+	int (*as_cpu_pid)(struct sbx_as *as);
 };
 
 /* SBX_OPS_HAS (is optional @member present in table @ops?) is in plugin.h */

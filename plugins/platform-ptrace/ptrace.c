@@ -1068,6 +1068,13 @@ out_free:
 
 /* ---- entry ---------------------------------------------------------------- */
 
+/* as_cpu_pid - the stub process runs the application: its CPU clocks are
+ * the application's time (see platform.h). */
+static int ptrace_as_cpu_pid(struct sbx_as *as)
+{
+	return as->pid;
+}
+
 static const struct sbx_platform_ops ptrace_ops = {
 	.size = sizeof(struct sbx_platform_ops),
 	.init = ptrace_init,
@@ -1086,6 +1093,7 @@ static const struct sbx_platform_ops ptrace_ops = {
 	.ctx_get_fpstate = ptrace_ctx_get_fpstate,
 	.ctx_set_fpstate = ptrace_ctx_set_fpstate,
 	.ctl = NULL,
+	.as_cpu_pid = ptrace_as_cpu_pid,
 };
 
 static const struct sbx_plugin_desc ptrace_desc = {

@@ -1939,6 +1939,13 @@ static int systrap_ctx_set_fpstate(struct sbx_ctx *ctx, const void *buf,
 
 /* ---- entry ------------------------------------------------------------------------ */
 
+/* as_cpu_pid - the stub process runs the application: its CPU clocks are
+ * the application's time (see platform.h). */
+static int systrap_as_cpu_pid(struct sbx_as *as)
+{
+	return as->pid;
+}
+
 static const struct sbx_platform_ops systrap_ops = {
 	.size = sizeof(struct sbx_platform_ops),
 	.init = systrap_init,
@@ -1957,6 +1964,7 @@ static const struct sbx_platform_ops systrap_ops = {
 	.ctx_get_fpstate = systrap_ctx_get_fpstate,
 	.ctx_set_fpstate = systrap_ctx_set_fpstate,
 	.ctl = NULL,
+	.as_cpu_pid = systrap_as_cpu_pid,
 };
 
 static const struct sbx_plugin_desc systrap_desc = {
