@@ -41,6 +41,10 @@ static const int core_calls[] = {
 	SCMP_SYS(setsockopt),
 	/* poll, select */
 	SCMP_SYS(poll), SCMP_SYS(ppoll),
+	/* eventfd and timerfd are host objects the core creates and owns
+	 * (no path); signalfds signal readiness through an eventfd */
+	SCMP_SYS(eventfd2), SCMP_SYS(timerfd_create), SCMP_SYS(timerfd_settime),
+	SCMP_SYS(timerfd_gettime),
 	/* task threads (pthread_create) */
 	SCMP_SYS(clone), SCMP_SYS(clone3),
 	/* leaving */

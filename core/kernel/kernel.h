@@ -273,6 +273,16 @@ void signal_deliver(struct task *t);
 /* signal_default_ignored - the default action of @sig is to ignore it. */
 bool signal_default_ignored(int sig);
 
+/* ---- signalfd.c, sys_evfd.c ---- */
+
+/* signalfd_update_locked - @p's pending signals changed: keep the
+ * readiness of the signalfds that follow @p right (lock held). */
+void signalfd_update_locked(struct process *p);
+/* evfd_noop_llseek - lseek on event fds: 0, as Linux's noop_llseek. */
+int64_t evfd_noop_llseek(struct file *f, int64_t off, int whence);
+/* memfd_fcntl - F_ADD_SEALS / F_GET_SEALS on @f (tmpfs files seal). */
+long memfd_fcntl(struct file *f, int cmd, uint64_t arg);
+
 /* Limits and identities the sandbox reports. */
 #define SBX_UTS_RELEASE "6.1.0-sbx"
 #define SBX_UTS_VERSION "#1 SMP PREEMPT_DYNAMIC sbx"

@@ -126,6 +126,7 @@ static void stop_cont(struct process *p, int sig)
 	if (STOP_SIGS & BIT(sig))
 		for (struct task *t = p->threads; t; t = t->next_thread)
 			t->pending &= ~BIT(SIGCONT);
+	signalfd_update_locked(p);
 }
 
 /* Real-time signals queue every instance (Linux's RLIMIT_SIGPENDING
@@ -165,6 +166,7 @@ static int queue(struct task *t, int sig, const struct k_siginfo *info)
 			t->info[sig - 1].code = SI_KERNEL;
 		}
 	}
+	signalfd_update_locked(t->proc);
 	wake(t);
 	return 0;
 }
@@ -198,6 +200,7 @@ int signal_dequeue(struct task *t, uint64_t set, struct k_siginfo *info)
 		t->pending &= ~BIT(sig);
 	}
 	t->forced &= ~BIT(sig);
+	signalfd_update_locked(t->proc);
 	return sig;
 }
 

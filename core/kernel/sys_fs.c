@@ -79,9 +79,13 @@ static long do_read(struct task *t, struct file *f, uint64_t buf, size_t len,
 
 	if (!b)
 		return -ENOMEM;
-	n = off < 0 ? wait_host_fd(t, f, POLLIN) : 0;
-	if (!n)
-		n = f->ops->read ? f->ops->read(f, b, len, off) : -EINVAL;
+	if (off < 0 && f->ops->read_task) {
+		n = f->ops->read_task(t, f, b, len);
+	} else {
+		n = off < 0 ? wait_host_fd(t, f, POLLIN) : 0;
+		if (!n)
+			n = f->ops->read ? f->ops->read(f, b, len, off) : -EINVAL;
+	}
 	if (n > 0 && mm_copy_out(&t->proc->mm, buf, b, (size_t)n))
 		n = -EFAULT;
 	free(b);
@@ -98,9 +102,9 @@ static long do_write(struct task *t, struct file *f, uint64_t buf, size_t len,
 		return -ENOMEM;
 	if (mm_copy_in(&t->proc->mm, b, buf, len))
 		n = -EFAULT;
-	else
-		n = off < 0 ? wait_host_fd(t, f, POLLOUT) : 0;
-	if (!n)
+	else if (off < 0 && f->ops->write_task)
+		n = f->ops->write_task(t, f, b, len);
+	else if (!(n = off < 0 ? wait_host_fd(t, f, POLLOUT) : 0))
 		n = f->ops->write ? f->ops->write(f, b, len, off) : -EINVAL;
 	free(b);
 	return n < 0 ? broken_pipe(t, n) : n;
@@ -236,12 +240,21 @@ static long vec_rw(struct task *t, const struct sbx_syscall_args *a, bool wr,
 		return total;
 	if (wr)
 		r = mm_gather(&t->proc->mm, b, iov, a->a[2], (size_t)total);
-	if (!r && pos < 0)
-		r = wait_host_fd(t, f, wr ? POLLOUT : POLLIN);
-	if (!r && wr)
-		r = f->ops->write ? f->ops->write(f, b, (size_t)total, pos) : -EINVAL;
-	else if (!r)
-		r = f->ops->read ? f->ops->read(f, b, (size_t)total, pos) : -EINVAL;
+	if (!r && pos < 0 && (wr ? f->ops->write_task != NULL
+				    : f->ops->read_task != NULL)) {
+		/* files that block in the core (event fds) */
+		r = wr ? f->ops->write_task(t, f, b, (size_t)total)
+		       : f->ops->read_task(t, f, b, (size_t)total);
+	} else {
+		if (!r && pos < 0)
+			r = wait_host_fd(t, f, wr ? POLLOUT : POLLIN);
+		if (!r && wr)
+			r = f->ops->write ? f->ops->write(f, b, (size_t)total, pos)
+					  : -EINVAL;
+		else if (!r)
+			r = f->ops->read ? f->ops->read(f, b, (size_t)total, pos)
+					 : -EINVAL;
+	}
 	if (r > 0 && !wr && mm_scatter(&t->proc->mm, iov, a->a[2], b, (size_t)r))
 		r = -EFAULT;
 	if (r < 0 && wr)
@@ -403,8 +416,10 @@ long sys_fcntl(struct task *t, const struct sbx_syscall_args *a)
 		int mask = O_APPEND | O_NONBLOCK;
 		int nf = (f->flags & ~mask) | ((int)a->a[2] & mask);
 
-		r = f->host_fd >= 0 && fcntl(f->host_fd, F_SETFL, nf & ~O_ACCMODE) < 0
-			? -errno : 0;
+		/* (files that block in the core keep their host fd as it is:
+		 * event fds' host fds stay O_NONBLOCK) */
+		r = f->host_fd >= 0 && !f->ops->read_task &&
+		    fcntl(f->host_fd, F_SETFL, nf & ~O_ACCMODE) < 0 ? -errno : 0;
 		if (!r)
 			f->flags = nf;
 		break;
@@ -443,7 +458,7 @@ long sys_fcntl(struct task *t, const struct sbx_syscall_args *a)
 		break;
 	case F_ADD_SEALS:
 	case F_GET_SEALS:
-		r = -EINVAL;
+		r = memfd_fcntl(f, (int)a->a[1], a->a[2]);
 		break;
 	default:
 		r = -EINVAL;

@@ -84,6 +84,14 @@ static long mmap_file(struct task *t, const struct sbx_syscall_args *a)
 		r = -ENODEV;
 		goto out;
 	}
+	/* F_SEAL_WRITE, F_SEAL_FUTURE_WRITE refuse shared writable maps */
+	if (tmpfs_shared && (prot & PROT_WRITE)) {
+		int seals = tmpfs_seals(tnode, false, 0);
+
+		r = -EPERM;
+		if (seals > 0 && (seals & 0x18))
+			goto out;
+	}
 	len = PAGE_UP(len);
 	r = -ENOMEM;
 	if (len == 0 || len > mm->user_max)

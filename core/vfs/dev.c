@@ -89,7 +89,7 @@ int chrdev_open(uint32_t rdev, int flags, const struct vfs_path *p,
 	default: return -ENXIO;
 	}
 	flags &= ~(O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | O_CLOEXEC);
-	*out = file_new(ops, flags | O_LARGEFILE, -1, p);
+	*out = file_new(ops, flags | K_O_LARGEFILE, -1, p);
 	return *out ? 0 : -ENOMEM;
 }
 

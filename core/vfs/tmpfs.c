@@ -17,6 +17,10 @@
  * /dev/shm, sem_open and shm_open users expect.  A file that grows while
  * mapped and must move leaves old mappings on the old pages (they stay
  * valid memory, just no longer the file's): rare, documented.
+ *
+ * Seals (F_ADD_SEALS) are kept on every regular file, F_SEAL_SEAL from
+ * birth as Linux's shmem files (tmpfs_memfd_init lifts it for
+ * memfd_create's MFD_ALLOW_SEALING), and enforced by write and truncate.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -35,6 +39,11 @@
 #define TMPFS_MAGIC 0x01021994
 #define TMPFS_DEFAULT_LIMIT (256ULL << 20)
 #define PG(x) (((x) + 4095) & ~4095ULL)
+#define K_F_SEAL_SEAL 0x0001
+#define K_F_SEAL_SHRINK 0x0002
+#define K_F_SEAL_GROW 0x0004
+#define K_F_SEAL_WRITE 0x0008
+#define K_F_SEAL_FUTURE_WRITE 0x0010
 
 struct tmpfs;
 
@@ -58,6 +67,7 @@ struct tnode {
 	size_t nents, capents;
 	uint64_t next_seq;
 	struct tnode *parent; /* directories: for ".." in getdents */
+	uint32_t seals;	/* F_SEAL_* of a regular file */
 };
 
 struct tmpfs {
@@ -304,7 +314,12 @@ static ssize_t t_write(struct sbx_fs_node *nn, const void *buf, size_t len,
 	if (off + len < off || off + len > (1ULL << 40))
 		return -EFBIG;
 	pthread_mutex_lock(&n->fs->lock);
-	r = reserve(n, off + len);
+	if (n->seals & (K_F_SEAL_WRITE | K_F_SEAL_FUTURE_WRITE))
+		r = -EPERM;
+	else if ((n->seals & K_F_SEAL_GROW) && off + len > n->size)
+		r = -EPERM;
+	else
+		r = reserve(n, off + len);
 	if (r == 0) {
 		memcpy(fdata(n) + off, buf, len);
 		if (off + len > n->size)
@@ -355,6 +370,9 @@ static int t_setattr(struct sbx_fs_node *nn, const struct sbx_fs_attr *a,
 			r = -EISDIR;
 		else if (!S_ISREG(n->mode))
 			r = -EINVAL;
+		else if ((a->size_bytes < n->size && (n->seals & K_F_SEAL_SHRINK)) ||
+			 (a->size_bytes > n->size && (n->seals & K_F_SEAL_GROW)))
+			r = -EPERM;
 		else if (a->size_bytes > n->size)
 			r = reserve(n, a->size_bytes);
 		if (r)
@@ -472,6 +490,7 @@ static int t_create(struct sbx_fs_node *dn, const char *name, uint32_t mode,
 	pthread_mutex_lock(&dir->fs->lock);
 	r = mk(dir, name, S_IFREG | (mode & 07777), &n);
 	if (!r) {
+		n->seals = K_F_SEAL_SEAL; /* as Linux's tmpfs: only memfds seal */
 		n->refs++;
 		*out = (struct sbx_fs_node *)n;
 	}
@@ -720,3 +739,41 @@ const struct sbx_fs_ops tmpfs_ops = {
 	.readlink = t_readlink,
 	.statfs = t_statfs,
 };
+
+/* ---- seals (memfd_create) ---- */
+
+int tmpfs_memfd_init(struct sbx_fs_node *nn, bool sealing)
+{
+	struct tnode *n = (struct tnode *)nn;
+	int r = 0;
+
+	pthread_mutex_lock(&n->fs->lock);
+	if (!S_ISREG(n->mode))
+		r = -EINVAL;
+	else
+		n->seals = sealing ? 0 : K_F_SEAL_SEAL;
+	pthread_mutex_unlock(&n->fs->lock);
+	return r;
+}
+
+int tmpfs_seals(struct sbx_fs_node *nn, bool add, uint32_t seals)
+{
+	struct tnode *n = (struct tnode *)nn;
+	int r;
+
+	pthread_mutex_lock(&n->fs->lock);
+	if (!S_ISREG(n->mode)) {
+		r = -EINVAL;
+	} else if (!add) {
+		r = (int)n->seals;
+	} else if (n->seals & K_F_SEAL_SEAL) {
+		r = -EPERM;
+	} else {
+		/* Linux also refuses F_SEAL_WRITE (EBUSY) while writable
+		 * shared mappings exist; they are not counted here */
+		n->seals |= seals;
+		r = 0;
+	}
+	pthread_mutex_unlock(&n->fs->lock);
+	return r;
+}

@@ -741,7 +741,7 @@ int vfs_open_path(const struct vfs_path *p, int flags, struct file **out)
 	f = file_new(host_fd >= 0 ? &host_file_ops
 		     : S_ISDIR(p->d->mode) && ops == &overlay_ops
 		     ? &overlay_dir_file_ops : &node_file_ops,
-		     flags | O_LARGEFILE, host_fd, p);
+		     flags | K_O_LARGEFILE, host_fd, p);
 	if (!f) {
 		if (host_fd >= 0)
 			close(host_fd);
@@ -836,7 +836,7 @@ int vfs_open(struct fs_context *fs, const struct vfs_path *start,
 					   O_CLOEXEC);
 				f = file_new(host_fd >= 0 ? &host_file_ops
 							  : &node_file_ops,
-					     flags | O_LARGEFILE, host_fd, &p);
+					     flags | K_O_LARGEFILE, host_fd, &p);
 				vfs_path_put(&p);
 				if (!f) {
 					if (host_fd >= 0)
@@ -859,6 +859,86 @@ out_p:
 	return r;
 out_dir:
 	vfs_path_put(&dir);
+	return r;
+}
+
+/* ---- files no path reaches ---- */
+
+/* the internal tmpfs of memfd_create's files: in no mount table (never
+ * in /proc/mounts, never reachable by a walk), made on first use */
+static struct vfs_mount *anon_mnt;
+static uint64_t anon_seq;
+
+static int anon_mount(void)
+{
+	struct sbx_fs_mount_args args = { .size = sizeof(args),
+					  .size_limit = 32ULL << 30 };
+	struct vfs_mount *m;
+	struct sbx_fs_node *root;
+	int r;
+
+	if (anon_mnt)
+		return 0;
+	m = calloc(1, sizeof(*m));
+	if (!m)
+		return -ENOMEM;
+	m->ops = &tmpfs_ops;
+	m->dev = makedev(0, 0x1f); /* below the numbers add_mount hands out */
+	m->target = strdup("/");
+	m->type = strdup("tmpfs");
+	r = tmpfs_ops.mount(NULL, &args, &m->m, &root);
+	if (r)
+		goto out_free;
+	m->root = d_alloc(NULL, m, "/", root, S_IFDIR | 01777);
+	if (!m->root || !m->target || !m->type) {
+		r = -ENOMEM;
+		goto out_free; /* the tmpfs instance leaks: start-up OOM only */
+	}
+	anon_mnt = m;
+	return 0;
+out_free:
+	free(m->target);
+	free(m->type);
+	free(m);
+	return r;
+}
+
+int vfs_anon_file(const char *name, uint32_t mode, struct file **out)
+{
+	struct sbx_fs_node *dir, *node;
+	struct vfs_path p = { 0 };
+	char tmp[32];
+	int r;
+
+	pthread_mutex_lock(&vfs_lock);
+	r = anon_mount();
+	if (r)
+		goto out_unlock;
+	dir = anon_mnt->root->node;
+	/* created under a unique name and unlinked at once: nlink 0, kept
+	 * alive by the dentry's reference alone */
+	snprintf(tmp, sizeof(tmp), "anon.%llu", (unsigned long long)anon_seq++);
+	r = tmpfs_ops.create(dir, tmp, mode & 07777, O_RDWR, &node, NULL);
+	if (r)
+		goto out_unlock;
+	tmpfs_ops.unlink(dir, tmp, 0);
+	/* a child of the internal root, dropped from the cache at once:
+	 * dead (unlinked), and its path is "/" + name */
+	p.mnt = anon_mnt;
+	p.d = d_alloc(anon_mnt->root, anon_mnt, name, node, S_IFREG);
+	if (!p.d) {
+		tmpfs_ops.release(node);
+		r = -ENOMEM;
+		goto out_unlock;
+	}
+	p.d->refs++;
+	d_drop(p.d);
+	pthread_mutex_unlock(&vfs_lock);
+	r = vfs_open_path(&p, O_RDWR, out);
+	vfs_path_put(&p);
+	return r;
+out_unlock:
+	pthread_mutex_unlock(&vfs_lock);
 	return r;
 }
 

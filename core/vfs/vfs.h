@@ -31,8 +31,12 @@ struct sbx_config;
 struct plugin_search_path;
 struct sbx_services;
 struct file;
+struct task;
 
 #define VFS_MAXSYMLINKS 40
+/* the kernel's O_LARGEFILE, which every open file of a 64-bit process has
+ * in F_GETFL (glibc's x86-64 headers define O_LARGEFILE as 0) */
+#define K_O_LARGEFILE 0100000
 
 /* One mounted provider instance. */
 struct vfs_mount {
@@ -93,6 +97,16 @@ struct file_ops {
 	/* files without a path or host fd: the name /proc/PID/fd/N shows
 	 * after "anon_inode:" ("[eventpoll]") */
 	const char *anon_name;
+	/*
+	 * Files whose blocking the core implements itself (FIFOs): read and
+	 * write at the stream position for task @t, sleeping with task_sleep
+	 * so that signals interrupt them (-ERESTARTSYS).  When set, the
+	 * read(2)/write(2) family calls these instead of read/write.
+	 */
+	ssize_t (*read_task)(struct task *t, struct file *f, void *buf,
+			     size_t len);
+	ssize_t (*write_task)(struct task *t, struct file *f, const void *buf,
+			      size_t len);
 };
 
 struct file {
@@ -270,5 +284,19 @@ struct sbx_fs_node *overlay_upper(struct sbx_fs_node *node);
 /* overlay_mknod - mknod(2) in an overlay directory (creates in upper). */
 int overlay_mknod(struct sbx_fs_node *dir, const char *name, uint32_t mode,
 		  uint32_t rdev);
+/* tmpfs_memfd_init - memfd_create's file: no seals when @sealing
+ * (MFD_ALLOW_SEALING), else F_SEAL_SEAL.  Return: 0 or -EINVAL. */
+int tmpfs_memfd_init(struct sbx_fs_node *n, bool sealing);
+/* tmpfs_seals - F_GET_SEALS (@add false: the seals) or F_ADD_SEALS of
+ * tmpfs regular file @n.  Return: seals / 0, -EPERM (sealed), -EINVAL. */
+int tmpfs_seals(struct sbx_fs_node *n, bool add, uint32_t seals);
+/*
+ * vfs_anon_file - a new empty regular file that no path reaches
+ * (memfd_create): an unlinked node of an internal tmpfs instance, open
+ * O_RDWR, whose dentry is named @name ("memfd:NAME", what
+ * /proc/PID/fd/N shows as "/memfd:NAME (deleted)") and marked dead.
+ * Return: 0 with *@out, or -errno.
+ */
+int vfs_anon_file(const char *name, uint32_t mode, struct file **out);
 
 #endif
