@@ -42,7 +42,7 @@ static const int core_calls[] = {
 	/* poll, select */
 	SCMP_SYS(poll), SCMP_SYS(ppoll),
 	/* eventfd and timerfd are host objects the core creates and owns
-	 * (no path); signalfds signal readiness through an eventfd */
+	 * (no path; signalfds signal readiness through a pipe) */
 	SCMP_SYS(eventfd2), SCMP_SYS(timerfd_create), SCMP_SYS(timerfd_settime),
 	SCMP_SYS(timerfd_gettime),
 	/* task threads (pthread_create) */

@@ -11,10 +11,13 @@
  * task_sleep: queueing a signal broadcasts k->changed, and a signal that
  * is not blocked ends the wait with -ERESTARTSYS (EINTR or a restart).
  *
- * Readiness for poll, select and epoll: each signalfd owns a host eventfd
- * (its file's host_fd, so sys_poll.c polls it like any host fd) whose
- * count is kept at 1 exactly while a signal in the mask is pending for the
- * owner process, 0 otherwise.  signalfd_update_locked recomputes that on
+ * Readiness for poll, select and epoll: each signalfd owns a host pipe
+ * whose read end is its file's host_fd (so sys_poll.c polls it like any
+ * host fd) and which holds one byte exactly while a signal in the mask is
+ * pending for the owner process, none otherwise.  A pipe rather than an
+ * eventfd because a read end never reports POLLOUT (a signalfd is never
+ * writable; an eventfd would be, and an EPOLLIN|EPOLLOUT watcher would
+ * spin).  signalfd_update_locked recomputes that on
  * every change of pending signals (queue, delivery, SIGCONT/stop
  * clearing, reads).  Linux's readiness follows whichever task polls; here
  * it follows the owner: the process that created the signalfd, updated
@@ -32,7 +35,6 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
 #include <unistd.h>
 
 #include "../vfs/vfs.h"
@@ -73,8 +75,8 @@ struct sigfd {
 	struct sigfd *next;	/* on sigfds */
 	uint64_t mask;		/* signals read (never SIGKILL, SIGSTOP) */
 	int owner;		/* pid whose pending signals make it ready */
-	bool armed;		/* the eventfd holds a count */
-	int efd;		/* the file's host_fd */
+	bool armed;		/* the pipe holds its byte */
+	int rfd, wfd;		/* the pipe: rfd is the file's host_fd */
 };
 
 static struct sigfd *sigfds; /* under k->lock */
@@ -90,12 +92,12 @@ static uint64_t group_pending(struct process *p)
 	return s;
 }
 
-/* arm - set the eventfd's count to 1 (@on) or 0; the host fd is
- * O_NONBLOCK and only the core writes it, so neither call can block. */
+/* arm - put the byte in the pipe (@on) or take it out; both ends are
+ * O_NONBLOCK and only the core touches them, so neither call blocks. */
 static void arm(struct sigfd *s, bool on)
 {
-	uint64_t v = 1;
-	ssize_t n = on ? write(s->efd, &v, 8) : read(s->efd, &v, 8);
+	char c = 0;
+	ssize_t n = on ? write(s->wfd, &c, 1) : read(s->rfd, &c, 1);
 
 	(void)n;
 	s->armed = on;
@@ -235,7 +237,8 @@ static void sfd_release(struct file *f)
 			break;
 		}
 	pthread_mutex_unlock(&s->k->lock);
-	free(s); /* file_put closes the eventfd */
+	close(s->wfd);
+	free(s); /* file_put closes the read end */
 }
 
 static ssize_t sfd_no_pread(struct file *f, void *buf, size_t len, int64_t off)
@@ -250,9 +253,18 @@ static ssize_t sfd_write_task(struct task *t, struct file *f, const void *buf,
 	return -EINVAL;
 }
 
+/* an anonymous inode as Linux's (mode 0600, no type), not the pipe */
 static int sfd_stat(struct file *f, struct k_stat *ks)
 {
-	return host_file_ops.stat(f, ks); /* an anon inode, as Linux's */
+	int r = host_file_ops.stat(f, ks);
+
+	if (!r) {
+		ks->st_mode = 0600;
+		ks->st_size = 0;
+		ks->st_blocks = 0;
+		ks->st_blksize = 4096;
+	}
+	return r;
 }
 
 static const struct file_ops signalfd_ops = {
@@ -274,7 +286,7 @@ static long do_signalfd(struct task *t, int ufd, uint64_t umask,
 	uint64_t mask;
 	struct sigfd *s;
 	struct file *f;
-	int efd;
+	int pfd[2];
 	long r;
 
 	/* Linux's order: size, mask (EFAULT), flags, then the fd */
@@ -307,22 +319,23 @@ static long do_signalfd(struct task *t, int ufd, uint64_t umask,
 	s = calloc(1, sizeof(*s));
 	if (!s)
 		return -ENOMEM;
-	efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (efd < 0) {
+	if (pipe2(pfd, O_CLOEXEC | O_NONBLOCK) < 0) {
 		r = -errno;
 		free(s);
 		return r;
 	}
 	f = file_new(&signalfd_ops, O_RDWR | (flags & K_SFD_NONBLOCK ? O_NONBLOCK : 0),
-		     efd, NULL);
+		     pfd[0], NULL);
 	if (!f) {
-		close(efd);
+		close(pfd[0]);
+		close(pfd[1]);
 		free(s);
 		return -ENOMEM;
 	}
 	s->k = k;
 	s->mask = mask;
-	s->efd = efd;
+	s->rfd = pfd[0];
+	s->wfd = pfd[1];
 	s->owner = t->proc->pid;
 	f->priv = s;
 	pthread_mutex_lock(&k->lock);

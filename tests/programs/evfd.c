@@ -337,9 +337,15 @@ static void test_signalfd(void)
 	printf("signalfd ok %d, F_GETFL %#x, cloexec %d\n", fd >= 0,
 	       fcntl(fd, F_GETFL), fcntl(fd, F_GETFD));
 	printf("read, nothing pending: %s\n", res(read(fd, si, sizeof(si))));
-	printf("poll, nothing pending: %#x\n", poll1(fd, POLLIN, 0));
+	printf("poll, nothing pending: %#x\n", poll1(fd, POLLIN | POLLOUT, 0));
+	{
+		struct stat st;
+
+		fstat(fd, &st);
+		printf("fstat mode %#o size %lld\n", st.st_mode, (long long)st.st_size);
+	}
 	kill(getpid(), SIGUSR1);
-	printf("poll after kill: %#x\n", poll1(fd, POLLIN, 0));
+	printf("poll after kill: %#x\n", poll1(fd, POLLIN | POLLOUT, 0));
 	printf("read: %s\n", res(read(fd, si, sizeof(si))));
 	show_ssi("kill SIGUSR1", &si[0]);
 	printf("after read: poll %#x, SIGUSR1 pending %d\n",
