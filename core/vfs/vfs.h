@@ -293,8 +293,9 @@ int tmpfs_seals(struct sbx_fs_node *n, bool add, uint32_t seals);
 /*
  * vfs_anon_file - a new empty regular file that no path reaches
  * (memfd_create): an unlinked node of an internal tmpfs instance, open
- * O_RDWR, whose dentry is named @name ("memfd:NAME", what
- * /proc/PID/fd/N shows as "/memfd:NAME (deleted)") and marked dead.
+ * O_RDWR, whose dentry is named @name ("memfd:NAME"), a child of the
+ * internal root dropped from the cache: /proc/PID/fd/N shows
+ * "/memfd:NAME (deleted)".
  * Return: 0 with *@out, or -errno.
  */
 int vfs_anon_file(const char *name, uint32_t mode, struct file **out);

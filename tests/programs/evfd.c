@@ -90,6 +90,21 @@ static void msleep(int ms)
 		;
 }
 
+/* fdlink - what /proc/self/fd/@fd names */
+static const char *fdlink(int fd)
+{
+	static char buf[300];
+	char path[64];
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	n = readlink(path, buf, sizeof(buf) - 1);
+	if (n < 0)
+		return errname(errno);
+	buf[n] = 0;
+	return buf;
+}
+
 static short poll1(int fd, short events, int ms)
 {
 	struct pollfd p = { fd, events, 0 };
@@ -111,6 +126,7 @@ static void test_eventfd(void)
 	fd = eventfd(3, 0);
 	printf("eventfd(3, 0) ok %d, F_GETFL %#x, cloexec %d\n", fd >= 0,
 	       fcntl(fd, F_GETFL), fcntl(fd, F_GETFD));
+	printf("/proc/self/fd link: %s\n", fdlink(fd));
 	v = 5;
 	printf("write 5: %s\n", res(write(fd, &v, 8)));
 	printf("read: %s", res(read(fd, &v, 8)));
@@ -212,6 +228,7 @@ static void test_timerfd(void)
 	fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC);
 	printf("timerfd_create ok %d, F_GETFL %#x, cloexec %d\n", fd >= 0,
 	       fcntl(fd, F_GETFL), fcntl(fd, F_GETFD));
+	printf("/proc/self/fd link: %s\n", fdlink(fd));
 	its = (struct itimerspec){ { 0, 0 }, { 0, 50000000 } };
 	printf("settime one-shot 50 ms: %s\n", res(timerfd_settime(fd, 0, &its, NULL)));
 	timerfd_gettime(fd, &old);
@@ -336,6 +353,7 @@ static void test_signalfd(void)
 	fd = signalfd(-1, &m, SFD_NONBLOCK | SFD_CLOEXEC);
 	printf("signalfd ok %d, F_GETFL %#x, cloexec %d\n", fd >= 0,
 	       fcntl(fd, F_GETFL), fcntl(fd, F_GETFD));
+	printf("/proc/self/fd link: %s\n", fdlink(fd));
 	printf("read, nothing pending: %s\n", res(read(fd, si, sizeof(si))));
 	printf("poll, nothing pending: %#x\n", poll1(fd, POLLIN | POLLOUT, 0));
 	{
@@ -448,6 +466,7 @@ static void test_memfd(void)
 	fd = memfd("test", MFD_CLOEXEC | MFD_ALLOW_SEALING);
 	printf("memfd_create ok %d, F_GETFL %#x, cloexec %d\n", fd >= 0,
 	       fcntl(fd, F_GETFL), fcntl(fd, F_GETFD));
+	printf("/proc/self/fd link: %s\n", fdlink(fd));
 	printf("write: %s\n", res(write(fd, "hello, memfd", 12)));
 	printf("lseek 0: %s\n", res(lseek(fd, 0, SEEK_SET)));
 	memset(buf, 0, sizeof(buf));
