@@ -111,6 +111,9 @@ struct process {
 	/* accounting (cputime.c; under k->lock): what retired threads and
 	 * replaced address spaces used, and reaped children's totals */
 	struct cputime cpu_done, cpu_children;
+	/* pidfd readiness (pidfd.c): written and closed at exit */
+	bool has_exit_pipe;
+	int exit_rfd, exit_wfd;
 	uint64_t maxrss_kb, children_maxrss_kb;
 	int oom_score_adj;	/* /proc/PID/oom_score_adj: kept, not acted on */
 	int64_t start_ns;	/* CLOCK_MONOTONIC when it was registered */
@@ -248,6 +251,18 @@ void process_cputime(struct process *p, struct cputime *c);
  * an address space about to be destroyed (execve, exit). */
 void task_cputime_retire(struct task *t);
 void process_cputime_retire_as(struct process *p, struct sbx_as *as);
+
+/* ---- pidfd.c ---- */
+
+/* pidfd_new - a pidfd for @target in @t's fd table (close-on-exec). */
+int pidfd_new(struct task *t, struct process *target, bool nonblock);
+/* pidfd_target - the process a pidfd names (k->lock held): 0, -EBADF,
+ * -ESRCH once reaped. */
+int pidfd_target(struct task *t, int fd, struct process **out);
+/* pidfd_process_exited - @p became a zombie: its pidfds turn readable
+ * (k->lock held); pidfd_process_release - @p is reaped. */
+void pidfd_process_exited(struct process *p);
+void pidfd_process_release(struct process *p);
 
 /* ---- signal.c ---- */
 

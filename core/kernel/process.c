@@ -135,6 +135,7 @@ static void unlink_process(struct kernel *k, struct process *z)
 		}
 	}
 	k->nprocs--;
+	pidfd_process_release(z);
 	if (z->task)
 		signal_task_release(z->task);
 	free(z->task);
@@ -218,6 +219,7 @@ void task_exit(struct task *t)
 	timers_release(p, false);
 	p->state = PROC_ZOMBIE;
 	p->vfork_done = true;
+	pidfd_process_exited(p);
 	init = k->init;
 	for (struct process *c = k->procs, *next; c; c = next) {
 		next = c->next;

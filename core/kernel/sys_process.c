@@ -225,8 +225,12 @@ static void free_child(struct process *c)
 	free(c);
 }
 
+/*
+ * do_fork - clone's engine.  @pidfd_ptr: where CLONE_PIDFD stores the
+ * pidfd (clone passes parent_tid, clone3 its own field).
+ */
 static long do_fork(struct task *t, uint64_t flags, uint64_t stack,
-		    uint64_t ptid, uint64_t ctid, uint64_t tls)
+		    uint64_t ptid, uint64_t ctid, uint64_t tls, uint64_t pidfd_ptr)
 {
 	struct process *p = t->proc, *c;
 	struct kernel *k = p->k;
@@ -241,6 +245,9 @@ static long do_fork(struct task *t, uint64_t flags, uint64_t stack,
 	if ((flags & CLONE_FS) && (flags & CLONE_NEWNS))
 		return -EINVAL;
 	if (exit_signal > K_NSIG)
+		return -EINVAL;
+	if ((flags & CLONE_PIDFD) &&
+	    (flags & (CLONE_THREAD | CLONE_DETACHED)))
 		return -EINVAL;
 	if (flags & (CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWUSER |
 		     CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWCGROUP))
@@ -296,6 +303,24 @@ static long do_fork(struct task *t, uint64_t flags, uint64_t stack,
 		return -EFAULT;
 	}
 	process_register(k, c);
+	if (flags & CLONE_PIDFD) {
+		int32_t fd = pidfd_new(t, c, false);
+
+		if (fd < 0 || mm_copy_out(&p->mm, pidfd_ptr, &fd, sizeof(fd))) {
+			/* Linux fails the clone before the child runs: it
+			 * never existed, so it is reaped here at once */
+			if (fd >= 0)
+				fd_close(p->files, fd);
+			c->exiting = true;
+			c->exit_status = SIGKILL;
+			c->exit_signal = 0;
+			task_exit(c->task);
+			pthread_mutex_lock(&k->lock);
+			process_reap(k, c);
+			pthread_mutex_unlock(&k->lock);
+			return fd < 0 ? fd : -EFAULT;
+		}
+	}
 	r = start_thread(c->task);
 	if (r) {
 		/* never ran: becomes a zombie killed by SIGKILL */
@@ -316,17 +341,19 @@ static long do_fork(struct task *t, uint64_t flags, uint64_t stack,
 long sys_clone(struct task *t, const struct sbx_syscall_args *a)
 {
 	/* x86-64 order: flags, stack, parent_tid, child_tid, tls */
-	return do_fork(t, a->a[0], a->a[1], a->a[2], a->a[3], a->a[4]);
+	if ((a->a[0] & CLONE_PIDFD) && (a->a[0] & CLONE_PARENT_SETTID))
+		return -EINVAL; /* both use parent_tid */
+	return do_fork(t, a->a[0], a->a[1], a->a[2], a->a[3], a->a[4], a->a[2]);
 }
 
 long sys_fork(struct task *t, const struct sbx_syscall_args *a)
 {
-	return do_fork(t, SIGCHLD, 0, 0, 0, 0);
+	return do_fork(t, SIGCHLD, 0, 0, 0, 0, 0);
 }
 
 long sys_vfork(struct task *t, const struct sbx_syscall_args *a)
 {
-	return do_fork(t, CLONE_VM | CLONE_VFORK | SIGCHLD, 0, 0, 0, 0);
+	return do_fork(t, CLONE_VM | CLONE_VFORK | SIGCHLD, 0, 0, 0, 0, 0);
 }
 
 long sys_clone3(struct task *t, const struct sbx_syscall_args *a)
@@ -344,11 +371,9 @@ long sys_clone3(struct task *t, const struct sbx_syscall_args *a)
 		return -EFAULT;
 	if ((ca.flags & CSIGNAL) || ca.exit_signal > K_NSIG || ca.set_tid_size)
 		return -EINVAL;
-	if (ca.flags & CLONE_PIDFD)
-		return -EINVAL; /* pidfds: not yet */
 	return do_fork(t, ca.flags | ca.exit_signal,
 		       ca.stack ? ca.stack + ca.stack_size : 0, ca.parent_tid,
-		       ca.child_tid, ca.tls);
+		       ca.child_tid, ca.tls, ca.pidfd);
 }
 
 /* ---- wait ---- */
@@ -513,6 +538,18 @@ long sys_waitid(struct task *t, const struct sbx_syscall_args *a)
 		return -EINVAL;
 	if (!(options & (WEXITED | WSTOPPED | WCONTINUED)))
 		return -EINVAL;
+	if (idtype == P_PIDFD) {
+		struct process *c;
+
+		pthread_mutex_lock(&t->proc->k->lock);
+		r = pidfd_target(t, id, &c);
+		if (!r)
+			id = c->pid;
+		pthread_mutex_unlock(&t->proc->k->lock);
+		if (r)
+			return r == -ESRCH ? -ECHILD : r;
+		idtype = P_PID;
+	}
 	if (idtype != P_ALL && idtype != P_PID && idtype != P_PGID)
 		return -EINVAL;
 	if ((idtype == P_PID || idtype == P_PGID) && id <= 0) {
