@@ -52,7 +52,6 @@ static inline const char *errname(int e)
 	case EPIPE: return "EPIPE";
 	case EDOM: return "EDOM";
 	case EROFS: return "EROFS";
-	case ENXIO: return "ENXIO";
 	default: return "E?";
 	}
 }

@@ -21,6 +21,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/ioctl.h>
+#include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/time.h>
@@ -617,6 +618,35 @@ static void unix_errors(void)
 	(void)un_abstract;
 }
 
+/* sendfile from a file into a TCP socket, read back from its peer */
+static void sendfile_test(void)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	char path[64], buf[256];
+	int lfd = listener(AF_INET, SOCK_STREAM, &ss, &len), c, a, f;
+	off_t off = 3;
+	ssize_t n;
+
+	printf("== sendfile to a socket\n");
+	snprintf(path, sizeof(path), "/var/tmp/sbx-net-%d-file", (int)getpid());
+	f = open(path, O_CREAT | O_RDWR | O_TRUNC, 0600);
+	write(f, "0123456789abcdef", 16);
+	c = socket(AF_INET, SOCK_STREAM, 0);
+	connect(c, (struct sockaddr *)&ss, len);
+	a = accept(lfd, NULL, NULL);
+	n = sendfile(a, f, &off, 100);
+	printf("sendfile %zd offset now %ld\n", n, (long)off);
+	close(a);
+	n = readall(c, buf, sizeof(buf));
+	printf("peer read %zd: %.*s\n", n, (int)n, buf);
+	SHOW("splice socket to socket", splice(c, NULL, lfd, NULL, 10, 0));
+	close(c);
+	close(f);
+	close(lfd);
+	unlink(path);
+}
+
 int main(void)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -628,6 +658,7 @@ int main(void)
 	udp(AF_INET, "127.0.0.1");
 	udp(AF_INET6, "::1");
 	epoll_test();
+	sendfile_test();
 	unix_stream(SOCK_STREAM, 0, "stream");
 	unix_stream(SOCK_STREAM, 1, "abstract");
 	unix_stream(SOCK_SEQPACKET, 0, "seqpacket");
