@@ -2,9 +2,9 @@
  * AF_UNIX sockets, all in the core: names never reach the host.
  *
  * Names: a path name is an S_IFSOCK node the core creates in the sandbox
- * VFS (vfs_mknod: tmpfs mounts; a read-only mount gives EROFS and a
- * host-backed gofer mount EPERM, as Linux on a file system without
- * mknod), so nothing appears on the host; abstract names ("\0...") and
+ * VFS (vfs_mknod: tmpfs mounts and the in-memory overlay; a read-only
+ * mount gives EROFS and a host-backed gofer mount EPERM, as Linux on a
+ * file system without mknod), so nothing appears on the host; abstract names ("\0...") and
  * autobind names live only in the registry below.  The registry maps a
  * bound name (the node, or the abstract bytes) to its socket; connect and
  * sendto walk the path and look the node up, so an unlinked and recreated
