@@ -41,7 +41,7 @@ static const struct {
 	{ "fork_256m", "copy-on-write fork (#3)", FIG("fork_256m", "us") },
 	{ "thread_create_join", "threads (#3)",
 	  FIG("thread_create_join", "us") },
-	{ "tcp_pingpong", "networking (no issue yet) and fork (#3)",
+	{ "tcp_pingpong", "a network plugin (network: host)",
 	  FIG("tcp_pingpong", "ns") },
 };
 

@@ -30,6 +30,7 @@
 #include "core/kernel/kernel.h"
 #include "core/kernel/sandbox.h"
 #include "core/mm/memfile.h"
+#include "core/net/net.h"
 #include "core/vdso/vdso.h"
 #include "core/plugin/loader.h"
 #include "core/plugin/services.h"
@@ -43,6 +44,7 @@
 struct opts {
 	const char *config;
 	const char *platform;
+	const char *net;
 	const char *log_level;
 	bool strace;
 	bool list;
@@ -57,6 +59,7 @@ static void usage(FILE *f)
 		"\n"
 		"  -c, --config FILE        sandbox config (YAML); default: built-in\n"
 		"  -p, --platform NAME|PATH override platform.plugin (e.g. ptrace)\n"
+		"      --net NAME|PATH      override network.plugin (none, host)\n"
 		"      --strace             log every application syscall\n"
 		"      --log-level LEVEL    error, warn, info or debug\n"
 		"      --list-plugins       list installed plugins and exit\n"
@@ -73,6 +76,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	static const struct option lo[] = {
 		{ "config", required_argument, NULL, 'c' },
 		{ "platform", required_argument, NULL, 'p' },
+		{ "net", required_argument, NULL, 'n' },
 		{ "strace", no_argument, NULL, 's' },
 		{ "log-level", required_argument, NULL, 'l' },
 		{ "list-plugins", no_argument, NULL, 'L' },
@@ -86,6 +90,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		switch (c) {
 		case 'c': o->config = optarg; break;
 		case 'p': o->platform = optarg; break;
+		case 'n': o->net = optarg; break;
 		case 's': o->strace = true; break;
 		case 'l': o->log_level = optarg; break;
 		case 'L': o->list = true; break;
@@ -312,12 +317,6 @@ int main(int argc, char **argv)
 		ret = list_plugins(&sp);
 		goto out_search;
 	}
-	if (strcmp(cfg.network.plugin, "none") != 0) {
-		fprintf(stderr, "sbxrun: %s: network.plugin: '%s' is not available "
-			"in this version of sbx (use none)\n", cfg.file,
-			cfg.network.plugin);
-		goto out_search;
-	}
 	prog_argv = o.argv ? o.argv : cfg.process.argv;
 	if (!prog_argv || !prog_argv[0]) {
 		fprintf(stderr, "sbxrun: no program: give process.argv in the "
@@ -354,8 +353,14 @@ int main(int argc, char **argv)
 		ret = r == -ENOENT ? EXIT_NOTFOUND : EXIT_NOEXEC;
 		goto out_memfile;
 	}
-	if (start_platform(&k, &cfg, &sp, &pl, &svc))
+	/* the provider may fork helpers and unshare: before confine_core() */
+	r = net_init(&cfg, o.net, &sp, &svc, &err);
+	if (r) {
+		fprintf(stderr, "sbxrun: %s\n", err.msg);
 		goto out_memfile;
+	}
+	if (start_platform(&k, &cfg, &sp, &pl, &svc))
+		goto out_net;
 
 	r = confine_core(k.pops, k.plat, &err);
 	if (r) {
@@ -373,6 +378,8 @@ int main(int argc, char **argv)
 out_platform:
 	if (SBX_OPS_HAS(k.pops, fini))
 		k.pops->fini(k.plat);
+out_net:
+	net_fini();
 out_memfile:
 	vdso_fini();
 	plugin_unload(&pl);

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/sysinfo.h>
 
+#include "../net/net.h"
 #include "confine.h"
 
 static const int core_calls[] = {
@@ -79,6 +80,12 @@ int confine_core(const struct sbx_platform_ops *ops, struct sbx_platform *plat,
 				      "failed: %s", strerror(-r));
 			goto out;
 		}
+	}
+	r = net_seccomp_rules(ctx);
+	if (r) {
+		sbx_error_set(err, -r, "the network provider's seccomp rules "
+			      "failed: %s", strerror(-r));
+		goto out;
 	}
 	r = seccomp_load(ctx);
 	if (r)

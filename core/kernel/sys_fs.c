@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "../config/config.h"
+#include "../net/socket.h"
 #include "../util/log.h"
 #include "fdtable.h"
 #include "kernel.h"
@@ -79,7 +80,9 @@ static long do_read(struct task *t, struct file *f, uint64_t buf, size_t len,
 
 	if (!b)
 		return -ENOMEM;
-	if (off < 0 && f->ops->read_task) {
+	if (file_sock(f)) {
+		n = off < 0 ? sock_rw(t, f, b, len, false) : -ESPIPE;
+	} else if (off < 0 && f->ops->read_task) {
 		n = f->ops->read_task(t, f, b, len);
 	} else {
 		n = off < 0 ? wait_host_fd(t, f, POLLIN) : 0;
@@ -102,7 +105,12 @@ static long do_write(struct task *t, struct file *f, uint64_t buf, size_t len,
 		return -ENOMEM;
 	if (mm_copy_in(&t->proc->mm, b, buf, len))
 		n = -EFAULT;
-	else if (off < 0 && f->ops->write_task)
+	else if (file_sock(f)) {
+		/* sends its own SIGPIPE */
+		n = off < 0 ? sock_rw(t, f, b, len, true) : -ESPIPE;
+		free(b);
+		return n;
+	} else if (off < 0 && f->ops->write_task)
 		n = f->ops->write_task(t, f, b, len);
 	else if (!(n = off < 0 ? wait_host_fd(t, f, POLLOUT) : 0))
 		n = f->ops->write ? f->ops->write(f, b, len, off) : -EINVAL;
@@ -240,6 +248,14 @@ static long vec_rw(struct task *t, const struct sbx_syscall_args *a, bool wr,
 		return total;
 	if (wr)
 		r = mm_gather(&t->proc->mm, b, iov, a->a[2], (size_t)total);
+	if (!r && file_sock(f)) {
+		/* sockets have no position; they send their own SIGPIPE */
+		r = pos >= 0 ? -ESPIPE : sock_rw(t, f, b, (size_t)total, wr);
+		if (r > 0 && !wr && mm_scatter(&t->proc->mm, iov, a->a[2], b, (size_t)r))
+			r = -EFAULT;
+		vec_done(f, iov, b);
+		return r;
+	}
 	if (!r && pos < 0 && (wr ? f->ops->write_task != NULL
 				    : f->ops->read_task != NULL)) {
 		/* files that block in the core (event fds) */
@@ -417,8 +433,8 @@ long sys_fcntl(struct task *t, const struct sbx_syscall_args *a)
 		int nf = (f->flags & ~mask) | ((int)a->a[2] & mask);
 
 		/* (files that block in the core keep their host fd as it is:
-		 * event fds' host fds stay O_NONBLOCK) */
-		r = f->host_fd >= 0 && !f->ops->read_task &&
+		 * event fds' and sockets' host fds stay O_NONBLOCK) */
+		r = f->host_fd >= 0 && !f->ops->read_task && !file_sock(f) &&
 		    fcntl(f->host_fd, F_SETFL, nf & ~O_ACCMODE) < 0 ? -errno : 0;
 		if (!r)
 			f->flags = nf;
@@ -500,6 +516,12 @@ long sys_ioctl(struct task *t, const struct sbx_syscall_args *a)
 	if (f->flags & O_PATH) {
 		file_put(f);
 		return -EBADF;
+	}
+	if (file_sock(f) && a->a[1] != FIONBIO && a->a[1] != FIOCLEX &&
+	    a->a[1] != FIONCLEX) {
+		r = sock_ioctl(t, f, a->a[1], a->a[2]);
+		file_put(f);
+		return r;
 	}
 	switch (a->a[1]) {
 	case FIONREAD: {
@@ -836,16 +858,31 @@ static long transfer(struct task *t, struct file *in, int64_t *in_off,
 		size_t want = count - done < XFER_CHUNK ? count - done : XFER_CHUNK;
 		size_t put = 0;
 
-		r = in_off ? 0 : wait_host_fd(t, in, POLLIN);
-		if (!r)
+		if (file_sock(in))
+			r = in_off ? -ESPIPE : sock_rw(t, in, buf, want, false);
+		else
+			r = in_off ? 0 : wait_host_fd(t, in, POLLIN);
+		if (!r && !file_sock(in))
 			r = in->ops->read ? in->ops->read(in, buf, want,
 							 in_off ? *in_off : -1)
 					  : -EINVAL;
 		if (r <= 0)
 			break;
 		while (put < (size_t)r) {
-			long w = out_off ? 0 : wait_host_fd(t, out, POLLOUT);
+			long w;
 
+			if (file_sock(out)) {
+				/* sends its own SIGPIPE */
+				w = out_off ? -ESPIPE : sock_rw(t, out, buf + put,
+								(size_t)r - put, true);
+				if (w < 0) {
+					free(buf);
+					return done ? (long)done : w;
+				}
+				put += (size_t)w;
+				continue;
+			}
+			w = out_off ? 0 : wait_host_fd(t, out, POLLOUT);
 			if (!w)
 				w = out->ops->write ? out->ops->write(out, buf + put,
 					(size_t)r - put, out_off ? *out_off : -1)
@@ -879,9 +916,9 @@ static long get_off(struct task *t, uint64_t uoff, int64_t *off, bool *has)
 	return *off < 0 ? -EINVAL : 0;
 }
 
-static bool is_pipe(const struct file *f)
+static bool is_pipe(struct file *f)
 {
-	return !f->path.d || S_ISFIFO(f->path.d->mode);
+	return !file_sock(f) && (!f->path.d || S_ISFIFO(f->path.d->mode));
 }
 
 /*

@@ -32,6 +32,26 @@ static inline const char *errname(int e)
 	case EOVERFLOW: return "EOVERFLOW";
 	case EOPNOTSUPP: return "EOPNOTSUPP";
 	case ENAMETOOLONG: return "ENAMETOOLONG";
+	case ENOTSOCK: return "ENOTSOCK";
+	case EDESTADDRREQ: return "EDESTADDRREQ";
+	case EMSGSIZE: return "EMSGSIZE";
+	case EPROTOTYPE: return "EPROTOTYPE";
+	case ENOPROTOOPT: return "ENOPROTOOPT";
+	case EPROTONOSUPPORT: return "EPROTONOSUPPORT";
+	case ESOCKTNOSUPPORT: return "ESOCKTNOSUPPORT";
+	case EAFNOSUPPORT: return "EAFNOSUPPORT";
+	case EADDRINUSE: return "EADDRINUSE";
+	case EADDRNOTAVAIL: return "EADDRNOTAVAIL";
+	case ECONNABORTED: return "ECONNABORTED";
+	case ECONNRESET: return "ECONNRESET";
+	case EISCONN: return "EISCONN";
+	case ENOTCONN: return "ENOTCONN";
+	case ECONNREFUSED: return "ECONNREFUSED";
+	case EALREADY: return "EALREADY";
+	case EINPROGRESS: return "EINPROGRESS";
+	case EPIPE: return "EPIPE";
+	case EDOM: return "EDOM";
+	case EROFS: return "EROFS";
 	default: return "E?";
 	}
 }

@@ -255,6 +255,8 @@ START_TEST(test_config_embedded_default_parses)
 				 strlen(config_default_yaml), &cfg, &err);
 	ck_assert_msg(ret == 0, "%s", err.msg);
 	ck_assert_str_eq(cfg.platform.plugin, "systrap");
+	ck_assert_str_eq(cfg.network.plugin, "host");
+	ck_assert_str_eq(options_get(&cfg.network.options, "isolated"), "true");
 	ck_assert_uint_eq(cfg.process.argc, 3);
 	ck_assert_str_eq(cfg.process.argv[0], "/bin/busybox");
 	ck_assert_str_eq(cfg.process.argv[1], "echo");
@@ -291,6 +293,7 @@ static const char *const examples[] = {
 	"config/examples/ptrace.yaml",
 	"config/examples/writable-workdir.yaml",
 	"config/examples/isolated-network.yaml",
+	"config/examples/host-network.yaml",
 };
 
 START_TEST(test_config_examples_parse)

@@ -112,9 +112,10 @@ fi
 check "micro suite exits 0" test $? -eq 0
 check "micro suite: getppid measured in both columns with a ratio" \
 	grep -Eq '^getppid +ns +[0-9.]+ \[.*\] +[0-9.]+ \[.*\] [0-9.]+x' "$tmp/table"
-# networking is the feature furthest away; pick whatever is still missing
+# whatever ptrace still lacks (threads, when this was written; networking
+# before that) shows up as a skip with the feature named
 check "micro suite: a workload needing a missing feature is skipped with its reason" \
-	grep -q 'tcp_pingpong on ptrace: skipped: needs networking' "$tmp/table"
+	grep -Eq '[a-z_0-9]+ on ptrace: skipped: needs [a-z]' "$tmp/table"
 if command -v python3 >/dev/null 2>&1; then
 	check "micro suite: JSON and SVG well-formed" python3 -c '
 import json, sys, xml.dom.minidom
