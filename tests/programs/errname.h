@@ -32,6 +32,9 @@ static inline const char *errname(int e)
 	case EOVERFLOW: return "EOVERFLOW";
 	case EOPNOTSUPP: return "EOPNOTSUPP";
 	case ENAMETOOLONG: return "ENAMETOOLONG";
+	case EPIPE: return "EPIPE";
+	case EDEADLK: return "EDEADLK";
+	case EROFS: return "EROFS";
 	default: return "E?";
 	}
 }
