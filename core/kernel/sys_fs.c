@@ -52,14 +52,18 @@ static bool writable(const struct file *f)
 
 /* ---- read and write ---- */
 
-/* broken_pipe - a write failed with EPIPE: Linux also sends SIGPIPE. */
+/* broken_pipe - a write failed with EPIPE: Linux also sends SIGPIPE, to
+ * the writing thread (send_sig(SIGPIPE, current, 0)). */
 static long broken_pipe(struct task *t, long r)
 {
 	if (r == -EPIPE) {
 		struct k_siginfo info = { .signo = SIGPIPE, .code = SI_USER };
 
 		info.u.kill.pid = t->proc->pid;
-		signal_send(t->proc, SIGPIPE, &info);
+		info.u.kill.uid = t->proc->uid;
+		pthread_mutex_lock(&t->proc->k->lock);
+		signal_send_task(t, SIGPIPE, &info);
+		pthread_mutex_unlock(&t->proc->k->lock);
 	}
 	return r;
 }

@@ -245,17 +245,24 @@ static void waits(void)
 static void atomic(void)
 {
 	static char block[PIPE_BUF], buf[PIPE_BUF];
-	int blocks = 0, mixed = 0, count[2] = { 0, 0 }, r;
+	int blocks = 0, mixed = 0, count[2] = { 0, 0 }, r, opened[2];
 	size_t at = 0;
 	pid_t pid[2];
 	ssize_t n;
 
 	printf("-- PIPE_BUF atomicity\n");
+	/* the reader is there first and waits until both writers have
+	 * opened: else one writer could finish before the other opens, and
+	 * the reader would see end of file in between */
+	r = open(F, O_RDONLY | O_NONBLOCK);
+	if (pipe(opened) < 0)
+		return;
 	for (int i = 0; i < 2; i++) {
 		pid[i] = fork();
 		if (pid[i] == 0) {
 			int w = open(F, O_WRONLY);
 
+			(void)!write(opened[1], "o", 1);
 			memset(block, 'a' + i, sizeof(block));
 			for (int k = 0; k < 100; k++)
 				if (write(w, block, sizeof(block)) != sizeof(block))
@@ -263,7 +270,11 @@ static void atomic(void)
 			_exit(0);
 		}
 	}
-	r = open(F, O_RDONLY);
+	(void)!read(opened[0], buf, 1);
+	(void)!read(opened[0], buf, 1);
+	close(opened[0]);
+	close(opened[1]);
+	fcntl(r, F_SETFL, 0);
 	/* odd-sized reads, so block boundaries fall inside reads */
 	while ((n = read(r, buf + at, at + 1000 > sizeof(buf) ? sizeof(buf) - at
 								  : 1000)) > 0) {
