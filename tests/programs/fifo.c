@@ -4,7 +4,8 @@
  * forked reader and writer (both orders), O_NONBLOCK opens (ENXIO for a
  * writer without a reader), O_RDWR, end of file after the writers close
  * and a new writer continuing the stream, EPIPE with SIGPIPE ignored and
- * death by SIGPIPE otherwise, poll/select/epoll, PIPE_BUF-atomic writes
+ * death by SIGPIPE otherwise, splice and sendfile with a FIFO at one
+ * end, poll/select/epoll, PIPE_BUF-atomic writes
  * from two writers through a full pipe, a blocked open interrupted by a
  * signal (EINTR) and restarted (SA_RESTART), and that a FIFO outlives its
  * opens while its data does not.  Sequencing is by the rendezvous itself
@@ -22,6 +23,7 @@
 #include <sys/epoll.h>
 #include <sys/ioctl.h>
 #include <sys/select.h>
+#include <sys/sendfile.h>
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <sys/wait.h>
@@ -164,6 +166,28 @@ static void nonblocking(void)
 	rw = open(F, O_RDWR | O_NONBLOCK);
 	SHOW(read(rw, &c, 1));
 	close(rw);
+}
+
+/* splice and sendfile with a FIFO at one end */
+static void splicing(void)
+{
+	int rw = open(F, O_RDWR), file = open("file", O_RDWR | O_CREAT, 0600);
+	char buf[32] = { 0 };
+	off_t off = 0;
+
+	printf("-- splice, sendfile\n");
+	SHOW(write(rw, "spliced", 7));
+	SHOW(splice(rw, NULL, file, NULL, 100, SPLICE_F_NONBLOCK));
+	SHOW(pread(file, buf, sizeof(buf) - 1, 0));
+	printf("file has \"%s\"\n", buf);
+	SHOW(sendfile(rw, file, &off, 4));
+	SHOW(read(rw, buf, sizeof(buf) - 1));
+	buf[4] = 0;
+	printf("FIFO had \"%s\", offset now %lld\n", buf, (long long)off);
+	SHOW(splice(rw, &off, file, NULL, 1, 0));
+	close(rw);
+	close(file);
+	unlink("file");
 }
 
 static void sigpipe_default(void)
@@ -350,6 +374,7 @@ int main(void)
 	rendezvous(1);
 	rendezvous(0);
 	nonblocking();
+	splicing();
 	sigpipe_default();
 	waits();
 	atomic();
