@@ -1,7 +1,9 @@
 /*
  * Open files and fd tables (see fdtable.h).  The table grows on demand up
  * to its RLIMIT_NOFILE; the lowest free slot is always chosen, as POSIX
- * requires.
+ * requires.  Every close of an fd goes through drop(): the table is the
+ * owner of its process's POSIX record locks, which any close of the file
+ * releases (locks.c).
  */
 #include <errno.h>
 #include <limits.h>
@@ -10,6 +12,7 @@
 #include <unistd.h>
 
 #include "fdtable.h"
+#include "locks.h"
 
 struct fdtable *fdtable_new(int max)
 {
@@ -22,10 +25,20 @@ struct fdtable *fdtable_new(int max)
 	return t;
 }
 
+/* drop - the table lets go of @f (a close of one of its fds) */
+static void drop(struct fdtable *t, struct file *f)
+{
+	if (!f)
+		return;
+	locks_remove_posix(t, f);
+	file_put(f);
+}
+
 void fdtable_free(struct fdtable *t)
 {
 	if (!t)
 		return;
+	locks_remove_owner(t);
 	for (int i = 0; i < t->size; i++)
 		file_put(t->fds[i].file);
 	free(t->fds);
@@ -67,7 +80,7 @@ void fdtable_close_on_exec(struct fdtable *t)
 			t->fds[i].file = NULL;
 		}
 		pthread_mutex_unlock(&t->lock);
-		file_put(f);
+		drop(t, f);
 	}
 }
 
@@ -127,7 +140,7 @@ int fd_install_at(struct fdtable *t, int fd, struct file *f, bool cloexec)
 	file_get(f);
 	t->fds[fd] = (struct fd_entry){ f, cloexec };
 	pthread_mutex_unlock(&t->lock);
-	file_put(old);
+	drop(t, old);
 	return fd;
 }
 
@@ -156,7 +169,7 @@ int fd_close(struct fdtable *t, int fd)
 	pthread_mutex_unlock(&t->lock);
 	if (!f)
 		return -EBADF;
-	file_put(f);
+	drop(t, f);
 	return 0;
 }
 
@@ -193,7 +206,7 @@ int fd_close_range(struct fdtable *t, unsigned lo, unsigned hi, bool cloexec)
 			}
 		}
 		pthread_mutex_unlock(&t->lock);
-		file_put(f);
+		drop(t, f);
 	}
 	return 0;
 }

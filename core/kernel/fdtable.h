@@ -20,6 +20,7 @@ struct fdtable {
 	struct fd_entry *fds;
 	int size;	/* slots allocated */
 	int max;	/* RLIMIT_NOFILE */
+	int nlocks;	/* POSIX record locks this table owns (locks.c; atomic) */
 };
 
 struct fdtable *fdtable_new(int max);

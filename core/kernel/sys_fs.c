@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
@@ -27,6 +28,8 @@
 #include "../net/socket.h"
 #include "../util/log.h"
 #include "fdtable.h"
+#include "fifo.h"
+#include "locks.h"
 #include "kernel.h"
 
 #define MAX_RW_COUNT (INT_MAX & ~(PAGE_SIZE - 1)) /* as Linux */
@@ -50,14 +53,18 @@ static bool writable(const struct file *f)
 
 /* ---- read and write ---- */
 
-/* broken_pipe - a write failed with EPIPE: Linux also sends SIGPIPE. */
+/* broken_pipe - a write failed with EPIPE: Linux also sends SIGPIPE, to
+ * the writing thread (send_sig(SIGPIPE, current, 0)). */
 static long broken_pipe(struct task *t, long r)
 {
 	if (r == -EPIPE) {
 		struct k_siginfo info = { .signo = SIGPIPE, .code = SI_USER };
 
 		info.u.kill.pid = t->proc->pid;
-		signal_send(t->proc, SIGPIPE, &info);
+		info.u.kill.uid = t->proc->uid;
+		pthread_mutex_lock(&t->proc->k->lock);
+		signal_send_task(t, SIGPIPE, &info);
+		pthread_mutex_unlock(&t->proc->k->lock);
 	}
 	return r;
 }
@@ -406,6 +413,13 @@ long sys_fcntl(struct task *t, const struct sbx_syscall_args *a)
 
 	if (!f)
 		return -EBADF;
+	/* O_PATH files allow only these (Linux's check_fcntl_cmd) */
+	if ((f->flags & O_PATH) && (int)a->a[1] != F_DUPFD &&
+	    (int)a->a[1] != F_DUPFD_CLOEXEC && (int)a->a[1] != F_GETFD &&
+	    (int)a->a[1] != F_SETFD && (int)a->a[1] != F_GETFL) {
+		file_put(f);
+		return -EBADF;
+	}
 	switch ((int)a->a[1]) {
 	case F_DUPFD:
 	case F_DUPFD_CLOEXEC:
@@ -441,31 +455,24 @@ long sys_fcntl(struct task *t, const struct sbx_syscall_args *a)
 		break;
 	}
 	case F_GETPIPE_SZ:
-	case F_SETPIPE_SZ:
-		r = f->host_fd >= 0 && !f->path.mnt
-			? fcntl(f->host_fd, (int)a->a[1], (int)a->a[2]) : -EBADF;
-		if (r < 0 && f->host_fd >= 0 && !f->path.mnt)
+	case F_SETPIPE_SZ: {
+		/* pipes (host fds without a path) and FIFOs (their host pipe) */
+		int hfd = f->host_fd >= 0 && !f->path.mnt ? f->host_fd
+							   : fifo_host_fd(f);
+
+		r = hfd < 0 ? -EBADF : fcntl(hfd, (int)a->a[1], (int)a->a[2]);
+		if (r < 0 && hfd >= 0)
 			r = -errno;
 		break;
+	}
 	case F_SETLK:
 	case F_SETLKW:
 	case F_OFD_SETLK:
 	case F_OFD_SETLKW:
 	case F_GETLK:
-	case F_OFD_GETLK: {
-		/* one sandbox, locks only matter between its processes: until
-		 * they share files, every lock is granted (GETLK: unlocked) */
-		struct flock fl;
-
-		r = mm_copy_in(&t->proc->mm, &fl, a->a[2], sizeof(fl));
-		if (r)
-			break;
-		if ((int)a->a[1] == F_GETLK || (int)a->a[1] == F_OFD_GETLK) {
-			fl.l_type = F_UNLCK;
-			r = mm_copy_out(&t->proc->mm, a->a[2], &fl, sizeof(fl));
-		}
+	case F_OFD_GETLK:
+		r = locks_fcntl(t, f, (int)a->a[1], a->a[2]);
 		break;
-	}
 	case F_GETOWN:
 	case F_SETOWN:
 	case F_SETSIG:
@@ -479,6 +486,31 @@ long sys_fcntl(struct task *t, const struct sbx_syscall_args *a)
 	default:
 		r = -EINVAL;
 	}
+	file_put(f);
+	return r;
+}
+
+long sys_flock(struct task *t, const struct sbx_syscall_args *a)
+{
+	unsigned cmd = (unsigned)a->a[1];
+	struct file *f;
+	long r;
+
+	/* LOCK_MAND (32) was never enforced; Linux ignores it now */
+	if (cmd & 32)
+		return 0;
+	switch (cmd & ~(unsigned)LOCK_NB) {
+	case LOCK_SH:
+	case LOCK_EX:
+	case LOCK_UN:
+		break;
+	default:
+		return -EINVAL;
+	}
+	f = get(t, a->a[0]);
+	if (!f)
+		return -EBADF;
+	r = f->flags & O_PATH ? -EBADF : locks_flock(t, f, (int)cmd);
 	file_put(f);
 	return r;
 }
@@ -525,10 +557,10 @@ long sys_ioctl(struct task *t, const struct sbx_syscall_args *a)
 	}
 	switch (a->a[1]) {
 	case FIONREAD: {
-		int n = 0;
+		int n = 0, hfd = f->host_fd >= 0 ? f->host_fd : fifo_host_fd(f);
 
-		if (f->host_fd >= 0)
-			r = ioctl(f->host_fd, FIONREAD, &n) < 0 ? -errno : 0;
+		if (hfd >= 0)
+			r = ioctl(hfd, FIONREAD, &n) < 0 ? -errno : 0;
 		else
 			r = -ENOTTY;
 		if (!r)
@@ -860,9 +892,11 @@ static long transfer(struct task *t, struct file *in, int64_t *in_off,
 
 		if (file_sock(in))
 			r = in_off ? -ESPIPE : sock_rw(t, in, buf, want, false);
+		else if (!in_off && in->ops->read_task)
+			r = in->ops->read_task(t, in, buf, want);
 		else
 			r = in_off ? 0 : wait_host_fd(t, in, POLLIN);
-		if (!r && !file_sock(in))
+		if (!r && !file_sock(in) && (in_off || !in->ops->read_task))
 			r = in->ops->read ? in->ops->read(in, buf, want,
 							 in_off ? *in_off : -1)
 					  : -EINVAL;
@@ -882,8 +916,10 @@ static long transfer(struct task *t, struct file *in, int64_t *in_off,
 				put += (size_t)w;
 				continue;
 			}
-			w = out_off ? 0 : wait_host_fd(t, out, POLLOUT);
-			if (!w)
+			if (!out_off && out->ops->write_task)
+				w = out->ops->write_task(t, out, buf + put,
+							 (size_t)r - put);
+			else if (!(w = out_off ? 0 : wait_host_fd(t, out, POLLOUT)))
 				w = out->ops->write ? out->ops->write(out, buf + put,
 					(size_t)r - put, out_off ? *out_off : -1)
 						    : -EINVAL;

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "fdtable.h"
+#include "fifo.h"
 #include "kernel.h"
 
 #define AT_FDCWD_ (-100)
@@ -114,6 +115,18 @@ static long do_open(struct task *t, int dirfd, uint64_t upath, int flags,
 	if (r)
 		return r;
 	r = vfs_open(fsx(t), start_of(&u), u.s, flags, mode, wflags, &f);
+	if (!r && f->ops == &fifo_file_ops) {
+		/* the rendezvous may sleep: drop the path's references first */
+		put_path(&u);
+		r = fifo_open(t, f);
+		if (r) {
+			file_put(f);
+			return r;
+		}
+		r = fd_install(t->proc->files, f, 0, flags & O_CLOEXEC);
+		file_put(f);
+		return r;
+	}
 	if (!r) {
 		r = fd_install(t->proc->files, f, 0, flags & O_CLOEXEC);
 		file_put(f);

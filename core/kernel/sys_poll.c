@@ -2,7 +2,8 @@
  * poll, ppoll, select and pselect6.  Files backed by a host fd (pipes,
  * donated files, inherited stdio) are polled through the host; files the
  * core serves itself (tmpfs, /dev) are always ready, as regular files are
- * on Linux.  The host poll runs in short slices so that a signal or a kill
+ * on Linux; files with a poll op (FIFOs) name their host fds and add
+ * events the host cannot know.  The host poll runs in short slices so that a signal or a kill
  * interrupts the wait (the task has no wake-up fd yet).
  */
 #define _GNU_SOURCE
@@ -46,24 +47,30 @@ static bool interrupted(struct task *t)
 /*
  * do_poll - poll @pfd (application fds) until something is ready, the
  * CLOCK_MONOTONIC @deadline (0 = never, -1 = don't wait) or a signal.
+ * Each fd gets two host pollfd slots: one host fd for plain host-backed
+ * files, up to two for files with a poll op (a FIFO open O_RDWR waits on
+ * both ends of its host pipe), whose op also reports the events that hold
+ * without the host (POLLHUP, POLLERR) and is asked again every slice.
  * Return: ready count, or -ERESTARTNOHAND.
  */
 static long do_poll(struct task *t, struct pollfd *pfd, size_t n, int64_t deadline)
 {
-	struct pollfd *host = calloc(n ? n : 1, sizeof(*host));
+	struct pollfd *host = calloc(n ? 2 * n : 1, sizeof(*host));
 	/* references held over the wait: another thread may close the fds */
 	struct file **held = calloc(n ? n : 1, sizeof(*held));
+	short *now = calloc(n ? n : 1, sizeof(*now));
 	long ready;
 
-	if (!host || !held) {
+	if (!host || !held || !now) {
 		free(host);
 		free(held);
+		free(now);
 		return -ENOMEM;
 	}
 	for (size_t i = 0; i < n; i++) {
 		struct file *f = pfd[i].fd < 0 ? NULL : fd_get(t->proc->files, pfd[i].fd);
 
-		host[i].fd = -1;
+		host[2 * i].fd = host[2 * i + 1].fd = -1;
 		pfd[i].revents = 0;
 		if (pfd[i].fd < 0)
 			continue;
@@ -72,12 +79,15 @@ static long do_poll(struct task *t, struct pollfd *pfd, size_t n, int64_t deadli
 			continue;
 		}
 		held[i] = f;
-		if (f->host_fd >= 0) {
-			host[i].fd = f->host_fd;
-			host[i].events = pfd[i].events;
+		if (f->ops->poll) {
+			continue; /* asked in the loop */
+		} else if (f->host_fd >= 0) {
+			host[2 * i].fd = f->host_fd;
+			host[2 * i].events = pfd[i].events;
 		} else {
-			pfd[i].revents = pfd[i].events & (POLLIN | POLLOUT |
-							  POLLRDNORM | POLLWRNORM);
+			/* served by the core: always ready, as regular files */
+			now[i] = pfd[i].events & (POLLIN | POLLOUT | POLLRDNORM |
+						  POLLWRNORM);
 		}
 	}
 	for (;;) {
@@ -86,14 +96,22 @@ static long do_poll(struct task *t, struct pollfd *pfd, size_t n, int64_t deadli
 			 : left <= 0 ? 0 : left / 1000000 < SLICE_MS ? (int)(left / 1000000) + 1
 			 : SLICE_MS;
 
-		if (poll(host, n, ms) < 0 && errno != EINTR) {
+		for (size_t i = 0; i < n; i++) {
+			if (held[i] && held[i]->ops->poll)
+				now[i] = held[i]->ops->poll(held[i], pfd[i].events,
+							    &host[2 * i]);
+			if (now[i])
+				ms = 0; /* something is ready already */
+		}
+		if (poll(host, 2 * n, ms) < 0 && errno != EINTR) {
 			ready = -errno;
 			break;
 		}
 		ready = 0;
 		for (size_t i = 0; i < n; i++) {
-			if (host[i].fd >= 0)
-				pfd[i].revents = host[i].revents;
+			if (held[i])
+				pfd[i].revents = now[i] | host[2 * i].revents |
+						 host[2 * i + 1].revents;
 			if (pfd[i].revents)
 				ready++;
 		}
@@ -106,6 +124,7 @@ static long do_poll(struct task *t, struct pollfd *pfd, size_t n, int64_t deadli
 	}
 	for (size_t i = 0; i < n; i++)
 		file_put(held[i]);
+	free(now);
 	free(held);
 	free(host);
 	return ready;

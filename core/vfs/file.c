@@ -51,6 +51,8 @@ void file_put(struct file *f)
 {
 	if (!f || __atomic_sub_fetch(&f->refs, 1, __ATOMIC_ACQ_REL))
 		return;
+	if (f->lock_ino)
+		locks_file_release(f);
 	if (f->ops && f->ops->release)
 		f->ops->release(f);
 	if (f->host_fd >= 0)

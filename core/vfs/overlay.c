@@ -1490,6 +1490,7 @@ const struct sbx_fs_ops overlay_ops = {
 	.symlink = o_symlink,
 	.readlink = o_readlink,
 	.statfs = o_statfs,
+	.mknod = overlay_mknod,
 };
 
 /* ---- open directories ---- */

@@ -514,6 +514,12 @@ int tmpfs_mknod(struct sbx_fs_node *dn, const char *name, uint32_t mode,
 	return r;
 }
 
+static int t_mknod(struct sbx_fs_node *dn, const char *name, uint32_t mode,
+		   uint32_t rdev)
+{
+	return tmpfs_mknod(dn, name, mode, rdev);
+}
+
 static int t_mkdir(struct sbx_fs_node *dn, const char *name, uint32_t mode)
 {
 	return tmpfs_mknod(dn, name, S_IFDIR | (mode & 07777), 0);
@@ -738,6 +744,7 @@ const struct sbx_fs_ops tmpfs_ops = {
 	.symlink = t_symlink,
 	.readlink = t_readlink,
 	.statfs = t_statfs,
+	.mknod = t_mknod,
 };
 
 /* ---- seals (memfd_create) ---- */

@@ -721,7 +721,18 @@ int vfs_open_path(const struct vfs_path *p, int flags, struct file **out)
 			return r;
 		return chrdev_open(a.rdev, flags, p, out);
 	}
-	if (S_ISSOCK(p->d->mode) || S_ISFIFO(p->d->mode) || S_ISBLK(p->d->mode))
+	if (S_ISFIFO(p->d->mode)) {
+		/* served by the core (kernel/fifo.c), never by the provider:
+		 * a host FIFO would be a channel out of the sandbox */
+		f = file_new(&fifo_file_ops, (flags & ~(O_CREAT | O_EXCL |
+			     O_NOCTTY | O_TRUNC | O_CLOEXEC)) | K_O_LARGEFILE,
+			     -1, p);
+		if (!f)
+			return -ENOMEM;
+		*out = f;
+		return 0;
+	}
+	if (S_ISSOCK(p->d->mode) || S_ISBLK(p->d->mode))
 		return -ENXIO;
 	r = SBX_OPS_HAS(ops, open) ? ops->open(p->d->node, flags & (O_ACCMODE |
 			O_APPEND | O_TRUNC | O_DIRECTORY | O_NONBLOCK), &host_fd)
@@ -1039,12 +1050,10 @@ int vfs_mknod(struct fs_context *fs, const struct vfs_path *start,
 			? dir.mnt->ops->mkdir(dir.d->node, last,
 					      mode & ~fs->umask & 07777)
 			: -EPERM;
-	else if (dir.mnt->ops == &tmpfs_ops)
-		r = tmpfs_mknod(dir.d->node, last,
-				(mode & S_IFMT) | (mode & ~fs->umask & 07777), dev);
-	else if (dir.mnt->ops == &overlay_ops)
-		r = overlay_mknod(dir.d->node, last,
-				  (mode & S_IFMT) | (mode & ~fs->umask & 07777), dev);
+	else if (SBX_OPS_HAS(dir.mnt->ops, mknod))
+		r = dir.mnt->ops->mknod(dir.d->node, last,
+					(mode & S_IFMT) | (mode & ~fs->umask & 07777),
+					dev);
 	else
 		r = -EPERM;
 out:

@@ -32,6 +32,8 @@ struct plugin_search_path;
 struct sbx_services;
 struct file;
 struct task;
+struct pollfd;
+struct lock_inode;
 
 #define VFS_MAXSYMLINKS 40
 /* the kernel's O_LARGEFILE, which every open file of a 64-bit process has
@@ -107,6 +109,13 @@ struct file_ops {
 			     size_t len);
 	ssize_t (*write_task)(struct task *t, struct file *f, const void *buf,
 			      size_t len);
+	/*
+	 * poll - readiness for poll/select/epoll: returns the events that
+	 * hold now without asking the host (POLLHUP, POLLERR ...) and fills
+	 * @host[0..1] with host fds to wait on (fd -1: none).  Called again
+	 * before every wait slice, as the answer changes over time.
+	 */
+	short (*poll)(struct file *f, short events, struct pollfd *host);
 };
 
 struct file {
@@ -119,6 +128,9 @@ struct file {
 	int64_t pos;		/* provider-served files */
 	uint64_t dir_cookie;	/* provider getdents position */
 	void *priv;
+	/* the record locks of this file's inode (core/kernel/locks.c), set
+	 * on the first lock call through this file; NULL otherwise */
+	struct lock_inode *lock_ino;
 };
 
 /* file_host - a file owning @host_fd (stdio, pipes).  NULL on ENOMEM. */
@@ -129,6 +141,13 @@ struct file *file_new(const struct file_ops *ops, int flags, int host_fd,
 void file_get(struct file *f);
 void file_put(struct file *f);
 extern const struct file_ops host_file_ops, node_file_ops, path_file_ops;
+/* FIFOs (core/kernel/fifo.c): vfs_open_path gives a file with these ops
+ * and no pipe yet; the open syscall attaches it with fifo_open(), which
+ * may block (the reader/writer rendezvous). */
+extern const struct file_ops fifo_file_ops;
+/* locks_file_release - the last reference to @f is gone: drop the OFD and
+ * flock locks it owns (core/kernel/locks.c; file_put calls it). */
+void locks_file_release(struct file *f);
 struct stat;
 /* vfs_stat_from_host - a host struct stat in the application's layout. */
 void vfs_stat_from_host(const struct stat *st, struct k_stat *ks);

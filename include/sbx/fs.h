@@ -27,7 +27,7 @@ extern "C" {
 #endif
 
 #define SBX_FS_ABI_MAJOR 0
-#define SBX_FS_ABI_MINOR 1
+#define SBX_FS_ABI_MINOR 2
 
 struct sbx_fs;	    /* one loaded provider instance */
 struct sbx_fs_mnt;  /* one mounted source */
@@ -111,6 +111,13 @@ struct sbx_fs_ops {
 	/* map - a host fd suitable for mmap of @node (may equal open's). */
 	int (*map)(struct sbx_fs_node *node, int prot, int *host_fd);
 	int (*ctl)(struct sbx_fs *fs, int op, void *arg);
+	/* added in 0.2 */
+	/* mknod - create a node of type @mode & S_IFMT (S_IFIFO, S_IFSOCK,
+	 * S_IFREG; device nodes are never asked for) named @name in @dir.
+	 * The node is only a name with a type: the core serves FIFO data
+	 * itself and never opens such a node through the provider. */
+	int (*mknod)(struct sbx_fs_node *dir, const char *name, uint32_t mode,
+		     uint32_t rdev);
 };
 
 #ifdef __cplusplus

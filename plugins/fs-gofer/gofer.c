@@ -490,6 +490,21 @@ static int g_mkdir(struct sbx_fs_node *dn, const char *name, uint32_t mode)
 	return name_op(GOFER_MKDIR, (struct gnode *)dn, mode, name);
 }
 
+static int g_mknod(struct sbx_fs_node *dn, const char *name, uint32_t mode,
+		   uint32_t rdev)
+{
+	switch (mode & S_IFMT) {
+	case S_IFIFO:
+	case S_IFSOCK:
+	case S_IFREG:
+		break;
+	default:
+		return -EPERM; /* no device nodes on host file systems */
+	}
+	return name_op(GOFER_MKNOD, (struct gnode *)dn, mode & (S_IFMT | 07777),
+		       name);
+}
+
 static int g_unlink(struct sbx_fs_node *dn, const char *name, int flags)
 {
 	return name_op(GOFER_UNLINK, (struct gnode *)dn, (uint32_t)flags, name);
@@ -608,6 +623,7 @@ static const struct sbx_fs_ops gofer_ops = {
 	.symlink = g_symlink,
 	.readlink = g_readlink,
 	.statfs = g_statfs,
+	.mknod = g_mknod,
 };
 
 static const struct sbx_plugin_desc desc = {

@@ -1,5 +1,7 @@
 /*
- * The core <-> sbx-gofer protocol, version 1.
+ * The core <-> sbx-gofer protocol, version 2 (2 added GOFER_MKNOD; the
+ * plugin and its sbx-gofer are built together, so versions only guard
+ * against a stale helper on the search path).
  *
  * Transport: a SOCK_SEQPACKET socketpair, one message per packet, host fds
  * travel with SCM_RIGHTS (only gofer -> core).  Every message starts with
@@ -20,7 +22,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define GOFER_VERSION 1
+#define GOFER_VERSION 2
 #define GOFER_MAX_MSG 65536
 #define GOFER_MAX_NAME 255
 #define GOFER_MAX_TARGET 4095
@@ -40,6 +42,7 @@ enum gofer_op {
 	GOFER_CLUNK,	    /* u32 h (no reply) */
 	GOFER_SETATTR,	    /* u32 h, u32 mask, attr */
 	GOFER_STATFS,	    /* u32 h -> statfs */
+	GOFER_MKNOD,	    /* u32 dir, u32 mode (S_IFIFO/S_IFSOCK/S_IFREG), str */
 	GOFER_OP_MAX,
 };
 

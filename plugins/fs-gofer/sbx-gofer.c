@@ -18,7 +18,8 @@
  * one step, so neither ".." (rejected by the codec) nor a symlink (never
  * followed: the core resolves symlinks itself) leaves the roots.  Only
  * regular files and directories are ever opened (no device, FIFO or
- * socket of the host); procfs/sysfs-like file systems are not entered.
+ * socket of the host); FIFOs and sockets may be created (mknodat) as names
+ * the core serves itself; procfs/sysfs-like file systems are not entered.
  * Read-only sources refuse every write op with EROFS.
  *
  * Host calls go through a table (struct gofer_sys) so tests can inject
@@ -320,6 +321,21 @@ static int setattr(int i, uint32_t mask, const struct gofer_attr *a)
 	return r;
 }
 
+/* mknod_mode_ok - the node types GOFER_MKNOD creates: names with a type
+ * only (the core serves FIFOs itself and never opens these; no devices). */
+static bool mknod_mode_ok(uint32_t mode)
+{
+	if (mode & ~(uint32_t)(S_IFMT | 07777))
+		return false;
+	switch (mode & S_IFMT) {
+	case S_IFIFO:
+	case S_IFSOCK:
+	case S_IFREG:
+		return true;
+	}
+	return false;
+}
+
 /* handle_one - parse, check and answer one request. */
 static void handle_one(unsigned char *in, size_t len)
 {
@@ -440,11 +456,13 @@ static void handle_one(unsigned char *in, size_t len)
 		break;
 	case GOFER_MKDIR:
 	case GOFER_UNLINK:
+	case GOFER_MKNOD:
 		i = h_get(gofer_get_u32(&b));
 		v1 = gofer_get_u32(&b);
 		gofer_get_name(&b, name);
 		if (gofer_done(&b) || i < 0 || hd.err ||
-		    (hd.op == GOFER_UNLINK && (v1 & ~(uint32_t)AT_REMOVEDIR))) {
+		    (hd.op == GOFER_UNLINK && (v1 & ~(uint32_t)AT_REMOVEDIR)) ||
+		    (hd.op == GOFER_MKNOD && !mknod_mode_ok(v1))) {
 			r = -EPROTO;
 			break;
 		}
@@ -452,6 +470,8 @@ static void handle_one(unsigned char *in, size_t len)
 			r = -EROFS;
 		else if (hd.op == GOFER_MKDIR)
 			r = mkdirat(h[i].fd, name, v1 & 07777) < 0 ? -errno : 0;
+		else if (hd.op == GOFER_MKNOD)
+			r = mknodat(h[i].fd, name, v1, 0) < 0 ? -errno : 0;
 		else
 			r = unlinkat(h[i].fd, name, (int)v1) < 0 ? -errno : 0;
 		break;
@@ -677,6 +697,14 @@ static int install_seccomp(void)
 		return -ENOMEM;
 	for (size_t i = 0; i < sizeof(calls) / sizeof(calls[0]) && !r; i++)
 		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, calls[i], 0);
+	/* mknodat only for FIFOs, sockets and regular files (the filter
+	 * repeats mknod_mode_ok: no device node even from a bug here) */
+	static const uint32_t node_types[] = { S_IFIFO, S_IFSOCK, S_IFREG };
+
+	for (size_t i = 0; i < 3 && !r; i++)
+		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(mknodat), 1,
+				     SCMP_A2(SCMP_CMP_MASKED_EQ, S_IFMT,
+					     node_types[i]));
 	/* openat only with O_NOFOLLOW: a symlink is never followed */
 	if (!r)
 		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(openat), 1,

@@ -51,6 +51,7 @@ static inline const char *errname(int e)
 	case EINPROGRESS: return "EINPROGRESS";
 	case EPIPE: return "EPIPE";
 	case EDOM: return "EDOM";
+	case EDEADLK: return "EDEADLK";
 	case EROFS: return "EROFS";
 	default: return "E?";
 	}

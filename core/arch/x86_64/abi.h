@@ -39,6 +39,19 @@ struct k_stat {
 _Static_assert(sizeof(struct k_stat) == 144, "struct stat");
 _Static_assert(offsetof(struct k_stat, st_size) == 48, "st_size");
 
+/* fcntl's struct flock (= flock64 on x86-64) */
+struct k_flock {
+	int16_t l_type;
+	int16_t l_whence;
+	int32_t pad0;
+	int64_t l_start;
+	int64_t l_len;
+	int32_t l_pid;
+	int32_t pad1;
+};
+_Static_assert(sizeof(struct k_flock) == 32, "struct flock");
+_Static_assert(offsetof(struct k_flock, l_pid) == 24, "l_pid");
+
 struct k_utsname {
 	char sysname[65], nodename[65], release[65], version[65], machine[65],
 		domainname[65];
