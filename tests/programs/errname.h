@@ -52,6 +52,11 @@ static inline const char *errname(int e)
 	case EPIPE: return "EPIPE";
 	case EDOM: return "EDOM";
 	case EROFS: return "EROFS";
+	case E2BIG: return "E2BIG";
+	case EFBIG: return "EFBIG";
+	case ENOSPC: return "ENOSPC";
+	case ENOMSG: return "ENOMSG";
+	case EIDRM: return "EIDRM";
 	default: return "E?";
 	}
 }
