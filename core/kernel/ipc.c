@@ -1659,12 +1659,18 @@ long sys_msgrcv(struct task *t, const struct sbx_syscall_args *a)
 				break;
 			r = 0;
 			if (copy) {
+				/* the copy buffer is the caller's size even with
+				 * MSG_NOERROR (Linux's copy_msg) */
+				r = -EINVAL;
+				if (size < (*pp)->len)
+					break;
 				m = malloc(sizeof(*m) + (*pp)->len);
 				if (!m) {
 					r = -ENOMEM;
 					break;
 				}
 				memcpy(m, *pp, sizeof(*m) + (*pp)->len);
+				r = 0;
 				break;
 			}
 			m = unqueue(ns, q, pp);

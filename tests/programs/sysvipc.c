@@ -14,6 +14,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -360,6 +361,85 @@ static void test_shm(void)
 	printf("stat after shmdt: %s\n", res(shmctl(id, IPC_STAT, &ds)));
 }
 
+/*
+ * Attachments in pieces: two segments attached side by side (the sandbox
+ * may merge their mappings), a piece unmapped or reprotected, and an exec
+ * that drops a child's attachment.
+ */
+static void test_shm_pieces(const char *self)
+{
+	int a = track(0, shmget(IPC_PRIVATE, 3 * 4096, 0600));
+	int b = track(0, shmget(IPC_PRIVATE, 2 * 4096, 0600));
+	int pfd[2], qfd[2];
+	char *pa, *pb, fd1[16], fd2[16];
+	pid_t pid;
+
+	printf("-- shm pieces\n");
+	if (a < 0 || b < 0)
+		return;
+	/* find room for both, then place them next to each other */
+	pa = mmap(NULL, 5 * 4096, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	munmap(pa, 5 * 4096);
+	pa = shmat(a, pa, 0);
+	pb = shmat(b, pa + 3 * 4096, 0);
+	printf("side by side: %d %d\n", pa != (void *)-1, pb == pa + 3 * 4096);
+	if (pa == (void *)-1 || pb == (void *)-1)
+		return;
+	strcpy(pa, "segment a");
+	strcpy(pb, "segment b");
+	printf("shmdt a: %s", res(shmdt(pa)));
+	printf(" nattch a %ld b %ld b reads \"%s\"\n", nattch(a), nattch(b), pb);
+	printf("shmdt b: %s\n", res(shmdt(pb)));
+	printf("nattch b after: %ld\n", nattch(b));
+
+	/* munmap the first page, mprotect the last: shmdt takes the rest */
+	pa = shmat(a, NULL, 0);
+	munmap(pa, 4096);
+	mprotect(pa + 2 * 4096, 4096, PROT_READ);
+	/* (no nattch here: Linux counts each VMA piece, sbx attachments) */
+	printf("shmdt at the start: %s", res(shmdt(pa)));
+	printf(" nattch %ld\n", nattch(a));
+	printf("middle gone: %s\n", res(mprotect(pa + 4096, 4096, PROT_READ)));
+
+	/* exec drops the attachment the child inherited */
+	pa = shmat(a, NULL, 0);
+	if (pipe(pfd) || pipe(qfd))
+		return;
+	pid = fork();
+	if (pid == 0) {
+		close(pfd[0]);
+		close(qfd[1]);
+		snprintf(fd1, sizeof(fd1), "%d", pfd[1]);
+		snprintf(fd2, sizeof(fd2), "%d", qfd[0]);
+		execl(self, self, "exec-probe", fd1, fd2, (char *)NULL);
+		_exit(127);
+	}
+	close(pfd[1]);
+	close(qfd[0]);
+	{
+		char c = 0;
+
+		read(pfd[0], &c, 1);
+		printf("exec'd child: %c nattch %ld\n", c, nattch(a));
+	}
+	close(qfd[1]);
+	close(pfd[0]);
+	printf("child: %d\n", status_of(pid));
+	shmdt(pa);
+	shm_rm(a);
+	shm_rm(b);
+}
+
+/* exec-probe WFD RFD: tell the parent we run, wait for its word */
+static int exec_probe(char **argv)
+{
+	char c;
+
+	write(atoi(argv[2]), "E", 1);
+	read(atoi(argv[3]), &c, 1);
+	return 0;
+}
+
 static volatile sig_atomic_t alarms;
 
 static void on_alarm(int sig)
@@ -546,6 +626,52 @@ static void test_sem(void)
 	printf("GETVAL after rmid: %s\n", res(semctl(id, 0, GETVAL)));
 }
 
+/* a mutex under contention: children count in shared memory */
+static void test_sem_stress(void)
+{
+	int sem = track(1, semget(IPC_PRIVATE, 1, 0600));
+	int shm = track(0, shmget(IPC_PRIVATE, 4096, 0600));
+	volatile long *counter;
+	union semun arg = { .val = 1 };
+	pid_t pids[4];
+	int ok = 0;
+
+	printf("-- sem stress\n");
+	counter = shmat(shm, NULL, 0);
+	if (sem < 0 || counter == (void *)-1)
+		return;
+	semctl(sem, 0, SETVAL, arg);
+	for (int i = 0; i < 4; i++) {
+		pids[i] = fork();
+		if (pids[i] == 0) {
+			struct sembuf lock = { 0, -1, SEM_UNDO };
+			struct sembuf unlock = { 0, 1, SEM_UNDO };
+
+			for (int n = 0; n < 200; n++) {
+				long v;
+
+				if (semop(sem, &lock, 1))
+					_exit(1);
+				v = *counter;
+				if (n % 16 == 0)
+					sched_yield();
+				*counter = v + 1;
+				if (semop(sem, &unlock, 1))
+					_exit(2);
+			}
+			_exit(0);
+		}
+	}
+	for (int i = 0; i < 4; i++)
+		ok += status_of(pids[i]) == 0;
+	printf("children ok %d counter %ld value %d\n", ok, *counter,
+	       semctl(sem, 0, GETVAL));
+	shmdt((void *)counter);
+	shm_rm(shm);
+	semctl(sem, 0, IPC_RMID);
+	untrack(sem);
+}
+
 struct pkt {
 	long mtype;
 	char mtext[200];
@@ -704,13 +830,17 @@ int main(int argc, char **argv)
 {
 	struct sigaction sa = { .sa_handler = watchdog };
 
+	if (argc == 4 && strcmp(argv[1], "exec-probe") == 0)
+		return exec_probe(argv);
 	owner = getpid();
 	atexit(cleanup);
 	sigaction(SIGALRM, &sa, NULL);
 	alarm(60);
 	setvbuf(stdout, NULL, _IONBF, 0);
+	test_shm_pieces(argv[0]);
 	test_shm();
 	test_sem();
+	test_sem_stress();
 	test_msg();
 	cleanup();
 	return 0;
