@@ -640,6 +640,8 @@ long sys_shmat(struct task *t, const struct sbx_syscall_args *a)
 	r = mm_map_shared(mm, addr, len, prot, s->moff);
 	if (r) {
 		memfile_unref(s->moff, len);
+		if (fixed) /* what was there may be gone all the same */
+			prune(ns, p, addr, addr + len);
 		goto out;
 	}
 	s->nattch++;
@@ -696,7 +698,8 @@ long sys_shmdt(struct task *t, const struct sbx_syscall_args *a)
 			continue;
 		}
 		while (next_piece(&p->mm, at->seg, addr, addr, hi, &s, &e)) {
-			mm_unmap(&p->mm, s, e - s);
+			if (mm_unmap(&p->mm, s, e - s))
+				break; /* out of memory splitting: leave it */
 			done = true;
 		}
 		/* found or stale (unmapped some other way), it is gone */
