@@ -467,7 +467,7 @@ static void test_sem(void)
 	struct timespec ts;
 	struct sigaction sa = { 0 };
 	union semun arg;
-	int id, pfd[2];
+	int id, pfd[2], gfd[2];
 	long long t0;
 	key_t key;
 	pid_t pid, pid2;
@@ -539,11 +539,13 @@ static void test_sem(void)
 	sa.sa_flags = SA_RESTART;
 	sigaction(SIGALRM, &sa, NULL);
 	{
-		struct itimerval it = { { 0, 0 }, { 0, 50000 } };
+		/* every 50 ms: one may come before semop sleeps */
+		struct itimerval it = { { 0, 50000 }, { 0, 50000 } }, off = { 0 };
 
 		setitimer(ITIMER_REAL, &it, NULL);
 		printf("semop interrupted: %s", res(semop(id, &op, 1)));
-		printf(" alarms %d\n", (int)alarms);
+		setitimer(ITIMER_REAL, &off, NULL);
+		printf(" alarms %d\n", alarms > 0);
 	}
 	sa.sa_handler = watchdog;
 	sa.sa_flags = 0;
@@ -552,23 +554,26 @@ static void test_sem(void)
 
 	/* sem 0 as a mutex across processes; the child dies holding it and
 	 * SEM_UNDO gives it back */
-	if (pipe(pfd))
+	if (pipe(pfd) || pipe(gfd))
 		return;
 	pid = fork();
 	if (pid == 0) {
 		struct sembuf lock = { 0, -1, SEM_UNDO };
 
+		close(gfd[1]);
 		if (semop(id, &lock, 1))
 			_exit(1);
 		write(pfd[1], "L", 1);
-		sleep_ms(100);
-		_exit(0); /* still holding it */
+		read(gfd[0], &c, 1); /* until the parent lets go */
+		_exit(0);	     /* still holding it */
 	}
 	close(pfd[1]);
+	close(gfd[0]);
 	read(pfd[0], &c, 1);
 	close(pfd[0]);
 	printf("child holds the mutex: value %d\n", semctl(id, 0, GETVAL));
 	op = (struct sembuf){ 0, -1, 0 };
+	close(gfd[1]); /* the child exits; we block until its undo (or not) */
 	printf("parent blocks, then locks: %s", res(semop(id, &op, 1)));
 	printf(" child status %d value %d pid-is-me %d\n", status_of(pid),
 	       semctl(id, 0, GETVAL), semctl(id, 0, GETPID) == getpid());
@@ -791,12 +796,13 @@ static void test_msg(void)
 	/* a signal ends a blocked msgrcv with EINTR (a handler ran) */
 	{
 		struct sigaction sa = { .sa_handler = on_alarm, .sa_flags = SA_RESTART };
-		struct itimerval it = { { 0, 0 }, { 0, 50000 } };
+		struct itimerval it = { { 0, 50000 }, { 0, 50000 } }, off = { 0 };
 
 		sigaction(SIGALRM, &sa, NULL);
 		setitimer(ITIMER_REAL, &it, NULL);
 		printf("msgrcv interrupted: %s\n",
 		       res(msgrcv(id, &m, sizeof(m.mtext), 0, 0)));
+		setitimer(ITIMER_REAL, &off, NULL);
 		sa.sa_handler = watchdog;
 		sa.sa_flags = 0;
 		sigaction(SIGALRM, &sa, NULL);
@@ -816,7 +822,7 @@ static void test_msg(void)
 	close(pfd[1]);
 	read(pfd[0], &n, 1);
 	close(pfd[0]);
-	sleep_ms(300);
+	sleep_ms(500); /* time to block (there is no way to tell) */
 	printf("IPC_INFO: %s", res(msgctl(0, IPC_INFO, (void *)&info)));
 	printf(" msgmax %d msgmnb %d msgmni %d\n", info.msgmax, info.msgmnb,
 	       info.msgmni);
