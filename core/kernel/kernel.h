@@ -18,7 +18,9 @@
 
 struct fdtable;
 struct fs_context;
+struct ipc_ns;
 struct sbx_config;
+struct shm_attach;
 
 struct kernel {
 	const struct sbx_platform_ops *pops;
@@ -45,6 +47,7 @@ struct kernel {
 	 * platform pinned its threads (a raw cpu_set_t) */
 	uint64_t cpus[16];
 	int64_t boot_ns, boot_real_ns; /* CLOCK_MONOTONIC, REALTIME at start */
+	struct ipc_ns *ipc;	/* System V IPC (ipc.c), under lock */
 };
 
 /* siginfo as the application sees it (128 bytes). */
@@ -120,6 +123,9 @@ struct process {
 	/* task_exit has detached mm, files and fs (set under k->lock before
 	 * they are freed, so /proc reading them under k->lock is safe) */
 	bool released;
+	/* System V IPC (ipc.c), under k->lock */
+	struct shm_attach *shm_attach;	/* this process's shmat()s */
+	bool sem_undo;		/* it may have SEM_UNDO records */
 };
 
 struct task {

@@ -19,6 +19,7 @@
 #include "../vfs/procfs.h"
 #include "../vfs/vfs.h"
 #include "fdtable.h"
+#include "ipc.h"
 #include "kernel.h"
 
 #define SHUTDOWN_WAIT_NS 2000000000LL /* then sbxrun exits regardless */
@@ -209,6 +210,7 @@ void task_exit(struct task *t)
 	if (p->as)
 		ops->as_destroy(p->as);
 	p->as = NULL;
+	ipc_exit(p); /* SEM_UNDO, shm attachments */
 	mm_destroy(&p->mm);
 	fdtable_free(files); /* pipe readers see EOF now */
 	if (fs)
@@ -319,4 +321,5 @@ void kernel_shutdown(struct kernel *k)
 	while (k->procs)
 		unlink_process(k, k->procs);
 	pthread_mutex_unlock(&k->lock);
+	ipc_release(k); /* no process maps a segment any more */
 }

@@ -20,6 +20,7 @@
 #include "../vfs/vfs.h"
 #include "exec.h"
 #include "fdtable.h"
+#include "ipc.h"
 #include "kernel.h"
 
 #define MAX_ARG_STRLEN (32 * 4096)
@@ -174,6 +175,7 @@ static void commit_exec(struct task *t, struct mm *old_mm, struct sbx_as *old_as
 	k->pops->ctx_destroy(old_ctx);
 	k->pops->as_destroy(old_as);
 	mm_destroy(old_mm);
+	ipc_exec(p); /* shm attachments went with the old image */
 	fdtable_close_on_exec(p->files);
 	pthread_mutex_lock(&k->lock);
 	for (int i = 0; i < K_NSIG; i++) {

@@ -11,6 +11,7 @@
 
 #include "../mm/memfile.h"
 #include "fdtable.h"
+#include "ipc.h"
 #include "kernel.h"
 
 #ifndef PROT_SEM
@@ -167,7 +168,7 @@ out:
 	return r;
 }
 
-long sys_mmap(struct task *t, const struct sbx_syscall_args *a)
+static long do_mmap(struct task *t, const struct sbx_syscall_args *a)
 {
 	struct mm *mm = &t->proc->mm;
 	uint64_t addr = a->a[0], len = a->a[1], off = a->a[5];
@@ -217,10 +218,21 @@ long sys_mmap(struct task *t, const struct sbx_syscall_args *a)
 	return r ? r : (long)addr;
 }
 
+long sys_mmap(struct task *t, const struct sbx_syscall_args *a)
+{
+	long r = do_mmap(t, a);
+
+	/* MAP_FIXED may have replaced a System V shm attachment */
+	if (r >= 0 && ((int)a->a[3] & MAP_FIXED))
+		ipc_unmapped(t->proc, (uint64_t)r, PAGE_UP(a->a[1]));
+	return r;
+}
+
 long sys_munmap(struct task *t, const struct sbx_syscall_args *a)
 {
 	struct mm *mm = &t->proc->mm;
 	uint64_t addr = a->a[0], len = PAGE_UP(a->a[1]);
+	int r;
 
 	if ((addr & (PAGE_SIZE - 1)) || a->a[1] == 0 || len == 0)
 		return -EINVAL;
@@ -231,7 +243,10 @@ long sys_munmap(struct task *t, const struct sbx_syscall_args *a)
 		return 0;
 	if (addr + len > mm->user_max)
 		len = mm->user_max - addr;
-	return mm_unmap(mm, addr, len);
+	r = mm_unmap(mm, addr, len);
+	if (!r) /* a System V shm attachment unmapped without shmdt */
+		ipc_unmapped(t->proc, addr, len);
+	return r;
 }
 
 long sys_mprotect(struct task *t, const struct sbx_syscall_args *a)

@@ -19,6 +19,7 @@
 #include "../util/log.h"
 #include "../vfs/vfs.h"
 #include "fdtable.h"
+#include "ipc.h"
 #include "kernel.h"
 
 #define BIT(s) (1ULL << ((s) - 1))
@@ -216,6 +217,7 @@ out_free:
 
 static void free_child(struct process *c)
 {
+	ipc_exit(c); /* inherited shm attachments */
 	mm_destroy(&c->mm);
 	fdtable_free(c->files);
 	if (c->fs)
@@ -276,7 +278,7 @@ static long do_fork(struct task *t, uint64_t flags, uint64_t stack,
 	r = mm_fork(&c->mm, &p->mm);
 	c->files = fdtable_clone(p->files);
 	c->fs = fs_context_clone(p->fs);
-	if (r || !c->files || !c->fs) {
+	if (r || !c->files || !c->fs || ipc_fork(p, c)) {
 		free_child(c);
 		return -ENOMEM;
 	}

@@ -64,6 +64,13 @@ struct vma *mm_find_vma(struct mm *mm, uint64_t addr)
 	return NULL;
 }
 
+struct vma *mm_next_vma(struct mm *mm, uint64_t addr)
+{
+	size_t i = first_above(mm, addr);
+
+	return i < mm->n ? &mm->v[i] : NULL;
+}
+
 bool mm_shared_offset(struct mm *mm, uint64_t addr, uint64_t *off)
 {
 	struct vma *v;

@@ -90,6 +90,8 @@ bool mm_shared_offset(struct mm *mm, uint64_t addr, uint64_t *off);
 
 /* mm_find_vma - the VMA containing @addr, or NULL (lock held). */
 struct vma *mm_find_vma(struct mm *mm, uint64_t addr);
+/* mm_next_vma - the first VMA ending above @addr, or NULL (lock held). */
+struct vma *mm_next_vma(struct mm *mm, uint64_t addr);
 
 /*
  * mm_get_unmapped - choose where to put @len bytes: @hint if the range is

@@ -53,6 +53,11 @@ static inline const char *errname(int e)
 	case EDOM: return "EDOM";
 	case EDEADLK: return "EDEADLK";
 	case EROFS: return "EROFS";
+	case E2BIG: return "E2BIG";
+	case EFBIG: return "EFBIG";
+	case ENOSPC: return "ENOSPC";
+	case ENOMSG: return "ENOMSG";
+	case EIDRM: return "EIDRM";
 	default: return "E?";
 	}
 }

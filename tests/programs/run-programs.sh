@@ -149,7 +149,8 @@ cases() {
 		check_pipe "$name big 5000001 | wc -c" 5000001 "$p"
 		;;
 	memory | badargs | time | fs | proc | timers | ids | forkmem | \
-	rtsig | shm | fileops | procfs | rusage | evfd | pidfd | net)
+	rtsig | shm | fileops | procfs | rusage | evfd | pidfd | net | \
+	sysvipc)
 		check "$name" "$p"
 		;;
 	fifo | locks)
