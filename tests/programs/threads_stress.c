@@ -1,0 +1,193 @@
+/*
+ * Thread stress, compared natively and in the sandbox: 16 threads
+ * hammering one mutex between condvar barrier rounds, raw futex ping-pong
+ * pairs, create/join churn, detached threads that pthread_exit, and the
+ * main thread leaving first (pthread_exit) while another thread carries on,
+ * creates threads and forks.  Prints relations only.
+ */
+#define _GNU_SOURCE
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+/* <linux/futex.h> is not in musl-gcc's include path */
+#define FUTEX_WAIT_PRIVATE 128
+#define FUTEX_WAKE_PRIVATE 129
+
+#define NT 16
+#define ROUNDS 100
+#define PER_ROUND 100
+#define PAIRS 4
+#define PINGS 1000
+#define CHURN 200
+
+static pthread_mutex_t m = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t cv = PTHREAD_COND_INITIALIZER;
+static long counter;
+static int arrived, generation, nthreads;
+static atomic_int words[PAIRS];
+static atomic_int detached_done;
+static pthread_t main_thread;
+
+/* all nthreads threads meet here (a condvar barrier: futex wait/wake) */
+static void barrier(void)
+{
+	int gen;
+
+	pthread_mutex_lock(&m);
+	gen = generation;
+	if (++arrived == nthreads) {
+		arrived = 0;
+		generation++;
+		pthread_cond_broadcast(&cv);
+	} else {
+		while (gen == generation)
+			pthread_cond_wait(&cv, &m);
+	}
+	pthread_mutex_unlock(&m);
+}
+
+static void *hammer(void *arg)
+{
+	for (int r = 0; r < ROUNDS; r++) {
+		for (int i = 0; i < PER_ROUND; i++) {
+			pthread_mutex_lock(&m);
+			counter++;
+			pthread_mutex_unlock(&m);
+		}
+		barrier();
+	}
+	return arg;
+}
+
+static long futex(atomic_int *w, int op, int val)
+{
+	return syscall(SYS_futex, w, op, val, NULL, NULL, 0);
+}
+
+/* arg: pair * 2 + side; each side waits for its turn, hands over, wakes */
+static void *ping(void *arg)
+{
+	long a = (long)arg;
+	atomic_int *w = &words[a / 2];
+	int side = a % 2;
+
+	for (int i = 0; i < PINGS; i++) {
+		while (atomic_load(w) != side)
+			futex(w, FUTEX_WAIT_PRIVATE, !side);
+		atomic_store(w, !side);
+		futex(w, FUTEX_WAKE_PRIVATE, 1);
+	}
+	return NULL;
+}
+
+static void *nothing(void *arg)
+{
+	return arg;
+}
+
+static void *detached(void *arg)
+{
+	atomic_fetch_add(&detached_done, 1);
+	pthread_exit(arg);
+}
+
+static void run_hammer(int n)
+{
+	pthread_t t[NT];
+	long sum = 0;
+	void *r;
+
+	counter = 0;
+	nthreads = n;
+	for (long i = 0; i < n; i++) {
+		int rc = pthread_create(&t[i], NULL, hammer, (void *)i);
+
+		if (rc) {
+			/* the form threads.sh looks for (a platform without
+			 * threads) */
+			printf("pthread_create: %s\n", strerror(rc));
+			exit(1);
+		}
+	}
+	for (int i = 0; i < n; i++) {
+		pthread_join(t[i], &r);
+		sum += (long)r;
+	}
+	printf("%d threads: counter %ld (want %d), ids sum %ld, generations %d\n",
+	       n, counter, n * ROUNDS * PER_ROUND, sum, generation);
+}
+
+static void *child_thread(void *arg)
+{
+	return arg;
+}
+
+/* runs after the main thread has gone */
+static void *survivor(void *arg)
+{
+	struct timespec ts = { 0, 20 * 1000 * 1000 };
+	pthread_t t;
+	pid_t c;
+	void *r;
+	int st;
+
+	pthread_join(main_thread, NULL);
+	nanosleep(&ts, NULL); /* let its exit finish everywhere */
+	generation = 0;
+	run_hammer(4);
+	c = fork();
+	if (c == 0) {
+		pthread_create(&t, NULL, child_thread, (void *)3L);
+		pthread_join(t, &r);
+		_exit((int)(long)r);
+	}
+	waitpid(c, &st, 0);
+	printf("after the main thread left: fork, child thread exit %d\n",
+	       WEXITSTATUS(st));
+	exit(0);
+	return arg;
+}
+
+int main(void)
+{
+	pthread_t t[2 * PAIRS], s;
+	pthread_attr_t attr;
+	int ok = 0;
+
+	setvbuf(stdout, NULL, _IONBF, 0);
+	run_hammer(NT);
+
+	for (long i = 0; i < 2 * PAIRS; i++)
+		pthread_create(&t[i], NULL, ping, (void *)i);
+	for (int i = 0; i < 2 * PAIRS; i++)
+		pthread_join(t[i], NULL);
+	printf("futex ping-pong: %d pairs x %d\n", PAIRS, PINGS);
+
+	for (long i = 0; i < CHURN; i++) {
+		void *r;
+
+		if (pthread_create(&s, NULL, nothing, (void *)i) == 0 &&
+		    pthread_join(s, &r) == 0 && (long)r == i)
+			ok++;
+	}
+	printf("create/join churn: %d of %d\n", ok, CHURN);
+
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	for (int i = 0; i < 8; i++)
+		pthread_create(&s, &attr, detached, NULL);
+	while (atomic_load(&detached_done) < 8)
+		sched_yield();
+	printf("detached threads exited: %d\n", atomic_load(&detached_done));
+
+	main_thread = pthread_self();
+	pthread_create(&s, NULL, survivor, NULL);
+	pthread_exit(NULL);
+}
