@@ -3,7 +3,8 @@
  * hammering one mutex between condvar barrier rounds, raw futex ping-pong
  * pairs, create/join churn, detached threads that pthread_exit, and the
  * main thread leaving first (pthread_exit) while another thread carries on,
- * creates threads and forks.  Prints relations only.
+ * creates threads and forks, and execve from a thread among others.
+ * Prints relations only.
  */
 #define _GNU_SOURCE
 #include <pthread.h>
@@ -129,6 +130,23 @@ static void *child_thread(void *arg)
 	return arg;
 }
 
+static void *sleeper(void *arg)
+{
+	for (;;)
+		pause();
+	return arg;
+}
+
+/* execve from a thread that is not the main one, others still running */
+static void *execer(void *arg)
+{
+	char *argv[] = { "/bin/sh", "-c", "exit 4", NULL };
+	char *envp[] = { NULL };
+
+	execve(argv[0], argv, envp);
+	return arg;
+}
+
 /* runs after the main thread has gone */
 static void *survivor(void *arg)
 {
@@ -151,6 +169,17 @@ static void *survivor(void *arg)
 	waitpid(c, &st, 0);
 	printf("after the main thread left: fork, child thread exit %d\n",
 	       WEXITSTATUS(st));
+	c = fork();
+	if (c == 0) {
+		for (int i = 0; i < 3; i++)
+			pthread_create(&t, NULL, sleeper, NULL);
+		pthread_create(&t, NULL, execer, NULL);
+		for (;;)
+			pause();
+	}
+	waitpid(c, &st, 0);
+	printf("execve from a thread among others: exit %d\n",
+	       WIFEXITED(st) ? WEXITSTATUS(st) : -1);
 	exit(0);
 	return arg;
 }
