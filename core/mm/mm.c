@@ -493,6 +493,47 @@ int mm_map_anon(struct mm *mm, uint64_t addr, uint64_t len, int prot,
 	return r;
 }
 
+/* place - choose where a mapping of @len goes (lock held). */
+static int place(struct mm *mm, uint64_t *addr, uint64_t len,
+		 enum mm_place how)
+{
+	if (how == MM_PLACE_FIXED)
+		return 0;
+	if (how == MM_PLACE_NOREPLACE)
+		return range_free(mm, *addr, len) ? 0 : -EEXIST;
+	return get_unmapped(mm, *addr, len, addr);
+}
+
+int mm_map_anon_placed(struct mm *mm, uint64_t *addr, uint64_t len, int prot,
+		       unsigned vflags, enum mm_place how)
+{
+	int r;
+
+	pthread_mutex_lock(&mm->lock);
+	r = place(mm, addr, len, how);
+	if (!r)
+		r = map_anon(mm, *addr, len, prot, vflags);
+	pthread_mutex_unlock(&mm->lock);
+	return r;
+}
+
+int mm_map_shared_placed(struct mm *mm, uint64_t *addr, uint64_t len,
+			 int prot, uint64_t off, enum mm_place how)
+{
+	struct vma v = { 0, 0, prot, VMA_SHARED, off };
+	int r;
+
+	pthread_mutex_lock(&mm->lock);
+	r = place(mm, addr, len, how);
+	if (!r) {
+		v.start = *addr;
+		v.end = *addr + len;
+		r = map_vma(mm, &v);
+	}
+	pthread_mutex_unlock(&mm->lock);
+	return r;
+}
+
 int mm_map_special(struct mm *mm, uint64_t addr, uint64_t len, int prot,
 		   uint64_t off)
 {

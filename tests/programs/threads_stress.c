@@ -1,7 +1,8 @@
 /*
  * Thread stress, compared natively and in the sandbox: 16 threads
  * hammering one mutex between condvar barrier rounds, raw futex ping-pong
- * pairs, create/join churn, detached threads that pthread_exit, and the
+ * pairs, create/join churn, concurrent mmap/munmap that must never hand
+ * two threads one range, detached threads that pthread_exit, and the
  * main thread leaving first (pthread_exit) while another thread carries on,
  * creates threads and forks, and execve from a thread among others.
  * Prints relations only.
@@ -12,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -27,6 +29,8 @@
 #define PAIRS 4
 #define PINGS 1000
 #define CHURN 200
+#define MAPPERS 8
+#define MAPS 500
 
 static pthread_mutex_t m = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t cv = PTHREAD_COND_INITIALIZER;
@@ -86,6 +90,31 @@ static void *ping(void *arg)
 		futex(w, FUTEX_WAKE_PRIVATE, 1);
 	}
 	return NULL;
+}
+
+/*
+ * Each thread maps pages, fills them with its own byte and checks them
+ * after a yield: two threads must never be given the same range.
+ */
+static void *mapper(void *arg)
+{
+	long bad = 0;
+	int mark = (int)(long)arg + 1;
+
+	for (int i = 0; i < MAPS; i++) {
+		size_t len = (1 + i % 3) * 4096;
+		unsigned char *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
+					MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+		if (p == MAP_FAILED)
+			return (void *)-1L;
+		memset(p, mark, len);
+		sched_yield();
+		for (size_t j = 0; j < len; j += 512)
+			bad += p[j] != mark;
+		munmap(p, len);
+	}
+	return (void *)bad;
 }
 
 static void *nothing(void *arg)
@@ -207,6 +236,21 @@ int main(void)
 			ok++;
 	}
 	printf("create/join churn: %d of %d\n", ok, CHURN);
+
+	{
+		pthread_t mt[MAPPERS];
+		long bad = 0;
+		void *r;
+
+		for (long i = 0; i < MAPPERS; i++)
+			pthread_create(&mt[i], NULL, mapper, (void *)i);
+		for (int i = 0; i < MAPPERS; i++) {
+			pthread_join(mt[i], &r);
+			bad += (long)r;
+		}
+		printf("concurrent mmap/munmap: %d threads x %d, bad %ld\n",
+		       MAPPERS, MAPS, bad);
+	}
 
 	pthread_attr_init(&attr);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
