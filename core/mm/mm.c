@@ -963,10 +963,15 @@ int mm_fault(struct mm *mm, uint64_t addr, unsigned access, int *si_code)
 		r = cow_fault(mm, v, addr);
 		goto out;
 	}
-	if (v && access && !(v->flags & VMA_COW) && allowed(v, access)) {
+	if (v && !(v->flags & VMA_COW) &&
+	    (access ? allowed(v, access) :
+		      (v->prot & (PROT_READ | PROT_WRITE)) ==
+			      (PROT_READ | PROT_WRITE))) {
 		/* the VMA permits it: the fault raced another thread's
-		 * mprotect/mmap upgrading the mapping; retry (the task loop
-		 * bounds retries at one address) */
+		 * mprotect/mmap upgrading the mapping, or its copy-on-write
+		 * break of the same run; retry (the task loop bounds retries
+		 * at one address).  Access unknown (ptrace, data accesses):
+		 * no data access faults on a read-write VMA but a raced one */
 		r = 0;
 		goto out;
 	}

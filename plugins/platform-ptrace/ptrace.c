@@ -1397,6 +1397,17 @@ static int ptrace_switch_to(struct sbx_ctx *ctx, struct sbx_regs *regs,
 	if (exit->kind == SBX_EXIT_FAULT && sig != SIGSEGV && sig != SIGBUS &&
 	    !exit->addr)
 		exit->addr = regs->rip;
+	/*
+	 * ptrace does not give the page-fault error code.  An instruction
+	 * fetch faults at rip, or at the next page start for an instruction
+	 * that crosses it; anything else is a data access of unknown kind
+	 * (access 0), which the core then treats as read or write.
+	 */
+	if (exit->kind == SBX_EXIT_FAULT && sig == SIGSEGV &&
+	    (exit->addr == regs->rip ||
+	     (!(exit->addr & (PTRACE_STUB_PAGE - 1)) &&
+	      exit->addr > regs->rip && exit->addr - regs->rip < 15)))
+		exit->access = SBX_ACCESS_EXEC;
 	return 0;
 }
 

@@ -2,7 +2,8 @@
  * Thread stress, compared natively and in the sandbox: 16 threads
  * hammering one mutex between condvar barrier rounds, raw futex ping-pong
  * pairs, create/join churn, concurrent mmap/munmap that must never hand
- * two threads one range, detached threads that pthread_exit, and the
+ * two threads one range, forks while threads write one page (copy-on-write
+ * faults racing), detached threads that pthread_exit, and the
  * main thread leaving first (pthread_exit) while another thread carries on,
  * creates threads and forks, and execve from a thread among others.
  * Prints relations only.
@@ -115,6 +116,21 @@ static void *mapper(void *arg)
 		munmap(p, len);
 	}
 	return (void *)bad;
+}
+
+/* writers on one page while another thread forks (copy-on-write) */
+static atomic_long cow_counts[4];
+static atomic_int cow_stop;
+
+static void *cow_writer(void *arg)
+{
+	long i = (long)arg, n = 0;
+
+	while (!atomic_load(&cow_stop)) {
+		atomic_fetch_add(&cow_counts[i], 1);
+		n++;
+	}
+	return (void *)(long)(atomic_load(&cow_counts[i]) == n);
 }
 
 static void *nothing(void *arg)
@@ -250,6 +266,32 @@ int main(void)
 		}
 		printf("concurrent mmap/munmap: %d threads x %d, bad %ld\n",
 		       MAPPERS, MAPS, bad);
+	}
+
+	{
+		pthread_t wt[4];
+		long same = 0;
+		int kids = 0, st;
+		void *r;
+
+		for (long i = 0; i < 4; i++)
+			pthread_create(&wt[i], NULL, cow_writer, (void *)i);
+		for (int i = 0; i < 50; i++) {
+			pid_t c = fork();
+
+			if (c == 0)
+				_exit(cow_counts[0] >= 0 ? 7 : 1);
+			if (c > 0 && waitpid(c, &st, 0) == c &&
+			    WIFEXITED(st) && WEXITSTATUS(st) == 7)
+				kids++;
+		}
+		atomic_store(&cow_stop, 1);
+		for (int i = 0; i < 4; i++) {
+			pthread_join(wt[i], &r);
+			same += (long)r;
+		}
+		printf("fork while 4 threads write one page: %d children, %ld counters exact\n",
+		       kids, same);
 	}
 
 	pthread_attr_init(&attr);
