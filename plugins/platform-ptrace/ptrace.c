@@ -629,30 +629,34 @@ static bool ptrace_attach_allowed(struct sbx_platform *p)
 /*
  * ptrace_death_pipe - the pipe parked leaders read until the core is gone.
  * Close-on-exec, so helpers the core execs (the gofer) do not keep it
- * open; the read end above fd 2, so the stub's dup3 to fds 0 and 1 never
- * overwrites it.
+ * open; both ends above fd 2: the read end so that the stub's dup3 to fds
+ * 0 and 1 never overwrites it, the write end so that no stdio of the core
+ * (closed when sbxrun started) ever writes into it.
  */
 static int ptrace_death_pipe(struct sbx_platform *p)
 {
-	int fds[2], rd, err;
+	int fds[2], i, err;
 
 	if (pipe2(fds, O_CLOEXEC)) {
 		err = -errno;
 		ptrace_log(p, SBX_LOG_ERROR, "pipe2: %s", strerror(-err));
 		return err;
 	}
-	rd = fcntl(fds[0], F_DUPFD_CLOEXEC, PTRACE_STUB_DEATHFD + 2);
-	if (rd < 0) {
-		err = -errno;
-		ptrace_log(p, SBX_LOG_ERROR, "fcntl F_DUPFD_CLOEXEC: %s",
-			   strerror(-err));
-		close(fds[0]);
-		close(fds[1]);
-		return err;
+	for (i = 0; i < 2; i++) {
+		p->death[i] = fcntl(fds[i], F_DUPFD_CLOEXEC, 3);
+		if (p->death[i] < 0) {
+			err = -errno;
+			ptrace_log(p, SBX_LOG_ERROR,
+				   "fcntl F_DUPFD_CLOEXEC: %s", strerror(-err));
+			if (i)
+				close(p->death[0]);
+			close(fds[0]);
+			close(fds[1]);
+			return err;
+		}
 	}
 	close(fds[0]);
-	p->death[0] = rd;
-	p->death[1] = fds[1];
+	close(fds[1]);
 	return 0;
 }
 
