@@ -86,6 +86,9 @@ struct process {
 	struct task *task;	/* the first live task (the last one, once a zombie) */
 	struct task *threads;	/* every live task, linked by next_thread */
 	int nthreads;
+	/* threads off the list still destroying their contexts: the
+	 * address space outlives them (task_exit and exec wait) */
+	int leaving;
 	enum proc_state state;
 	int exit_signal;	/* sent to the parent at exit (clone's CSIGNAL) */
 	bool vfork_done;	/* a vfork parent may go on */

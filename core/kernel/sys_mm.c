@@ -26,6 +26,20 @@
 	 MAP_FIXED_NOREPLACE | (0x3fu << 26) /* huge page size bits */)
 
 /*
+ * mmap_place - MAP_FIXED_NOREPLACE wins over MAP_FIXED, as in Linux's
+ * do_mmap; without either the address is a hint.  The mm chooses and maps
+ * under one lock hold (threads mapping at once get distinct ranges).
+ */
+static enum mm_place mmap_place(int flags)
+{
+	if (flags & MAP_FIXED_NOREPLACE)
+		return MM_PLACE_NOREPLACE;
+	if (flags & MAP_FIXED)
+		return MM_PLACE_FIXED;
+	return MM_PLACE_HINT;
+}
+
+/*
  * mmap_file - file mappings.  MAP_SHARED of a tmpfs file maps the file's
  * own memory-file pages (coherent with read/write, shared across
  * processes: /dev/shm, sem_open).  Everything else is served by copying:
@@ -111,12 +125,10 @@ static long mmap_file(struct task *t, const struct sbx_syscall_args *a)
 		r = -EPERM;
 		if (addr < mm->user_min)
 			goto out;
+		/* early for errno order; mapping checks again, locked */
 		r = -EEXIST;
-		if (!(flags & MAP_FIXED) && !mm_range_free(mm, addr, len))
-			goto out;
-	} else {
-		r = mm_get_unmapped(mm, addr, len, &addr);
-		if (r)
+		if (mmap_place(flags) == MM_PLACE_NOREPLACE &&
+		    !mm_range_free(mm, addr, len))
 			goto out;
 	}
 	if (tmpfs_shared) {
@@ -125,13 +137,15 @@ static long mmap_file(struct task *t, const struct sbx_syscall_args *a)
 		r = tmpfs_map_pages(tnode, off, len, &moff);
 		if (r)
 			goto out;
-		r = mm_map_shared(mm, addr, len, prot, moff);
+		r = mm_map_shared_placed(mm, &addr, len, prot, moff,
+					 mmap_place(flags));
 		if (r)
 			memfile_unref(moff, len);
 		r = r ? r : (long)addr;
 		goto out;
 	}
-	r = mm_map_anon(mm, addr, len, PROT_READ | PROT_WRITE, 0);
+	r = mm_map_anon_placed(mm, &addr, len, PROT_READ | PROT_WRITE, 0,
+			       mmap_place(flags));
 	if (r)
 		goto out;
 	buf = malloc(1 << 20);
@@ -203,18 +217,12 @@ static long do_mmap(struct task *t, const struct sbx_syscall_args *a)
 			return -ENOMEM;
 		if (addr < mm->user_min)
 			return -EPERM; /* below mmap_min_addr */
-		if (!(flags & MAP_FIXED) && !mm_range_free(mm, addr, len))
-			return -EEXIST;
-	} else {
-		r = mm_get_unmapped(mm, addr, len, &addr);
-		if (r)
-			return r;
 	}
 	if (type != MAP_PRIVATE)
 		vflags |= VMA_SHARED;
 	if (flags & MAP_GROWSDOWN)
 		vflags |= VMA_GROWSDOWN;
-	r = mm_map_anon(mm, addr, len, prot, vflags);
+	r = mm_map_anon_placed(mm, &addr, len, prot, vflags, mmap_place(flags));
 	return r ? r : (long)addr;
 }
 

@@ -500,6 +500,47 @@ int mm_map_anon(struct mm *mm, uint64_t addr, uint64_t len, int prot,
 	return r;
 }
 
+/* place - choose where a mapping of @len goes (lock held). */
+static int place(struct mm *mm, uint64_t *addr, uint64_t len,
+		 enum mm_place how)
+{
+	if (how == MM_PLACE_FIXED)
+		return 0;
+	if (how == MM_PLACE_NOREPLACE)
+		return range_free(mm, *addr, len) ? 0 : -EEXIST;
+	return get_unmapped(mm, *addr, len, addr);
+}
+
+int mm_map_anon_placed(struct mm *mm, uint64_t *addr, uint64_t len, int prot,
+		       unsigned vflags, enum mm_place how)
+{
+	int r;
+
+	pthread_mutex_lock(&mm->lock);
+	r = place(mm, addr, len, how);
+	if (!r)
+		r = map_anon(mm, *addr, len, prot, vflags);
+	pthread_mutex_unlock(&mm->lock);
+	return r;
+}
+
+int mm_map_shared_placed(struct mm *mm, uint64_t *addr, uint64_t len,
+			 int prot, uint64_t off, enum mm_place how)
+{
+	struct vma v = { 0, 0, prot, VMA_SHARED, off };
+	int r;
+
+	pthread_mutex_lock(&mm->lock);
+	r = place(mm, addr, len, how);
+	if (!r) {
+		v.start = *addr;
+		v.end = *addr + len;
+		r = map_vma(mm, &v);
+	}
+	pthread_mutex_unlock(&mm->lock);
+	return r;
+}
+
 int mm_map_special(struct mm *mm, uint64_t addr, uint64_t len, int prot,
 		   uint64_t off)
 {
@@ -929,10 +970,15 @@ int mm_fault(struct mm *mm, uint64_t addr, unsigned access, int *si_code)
 		r = cow_fault(mm, v, addr);
 		goto out;
 	}
-	if (v && access && !(v->flags & VMA_COW) && allowed(v, access)) {
+	if (v && !(v->flags & VMA_COW) &&
+	    (access ? allowed(v, access) :
+		      (v->prot & (PROT_READ | PROT_WRITE)) ==
+			      (PROT_READ | PROT_WRITE))) {
 		/* the VMA permits it: the fault raced another thread's
-		 * mprotect/mmap upgrading the mapping; retry (the task loop
-		 * bounds retries at one address) */
+		 * mprotect/mmap upgrading the mapping, or its copy-on-write
+		 * break of the same run; retry (the task loop bounds retries
+		 * at one address).  Access unknown (ptrace, data accesses):
+		 * no data access faults on a read-write VMA but a raced one */
 		r = 0;
 		goto out;
 	}
