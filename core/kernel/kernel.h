@@ -93,6 +93,8 @@ struct process {
 	enum proc_state state;
 	int exit_signal;	/* sent to the parent at exit (clone's CSIGNAL) */
 	bool vfork_done;	/* a vfork parent may go on */
+	struct task *vfork_parent; /* CLONE_VM|CLONE_VFORK: who waits for our
+				      memory changes (vfork_handover) */
 	int stop_sig;		/* stopped by this signal, 0 when running */
 	bool stop_report;	/* a stop not yet reported to wait4 */
 	bool cont_report;	/* a continue not yet reported (WCONTINUED) */
@@ -165,6 +167,7 @@ struct task {
 	int64_t restart_deadline; /* nanosleep's end, for restart_syscall */
 	uint64_t restart_rem;	/* nanosleep's rem pointer */
 	pthread_t thread;
+	struct mm_delta *vfork_delta; /* a vfork child's stores, for us */
 };
 
 struct sbx_syscall_args {
@@ -246,6 +249,10 @@ struct process *process_find(struct kernel *k, int pid);
  * (CLOCK_MONOTONIC, 0 = forever) or a signal: -ERESTARTSYS when a signal
  * is pending, -ETIMEDOUT at the deadline, 0 on a wake-up. */
 int task_sleep(struct task *t, int64_t deadline_ns);
+
+/* vfork_handover - a vfork child leaves its memory (exec or exit): give
+ * the waiting parent what it wrote (lock held; @d is taken). */
+void vfork_handover(struct process *p, struct mm_delta *d);
 
 /* ---- cputime.c ---- */
 

@@ -185,6 +185,7 @@ void task_exit(struct task *t)
 	struct sbx_ctx *ctx;
 	struct fdtable *files;
 	struct fs_context *fs;
+	struct mm_delta *delta;
 
 	if (t->clear_child_tid) {
 		uint32_t zero = 0;
@@ -214,6 +215,7 @@ void task_exit(struct task *t)
 		ops->as_destroy(p->as);
 	p->as = NULL;
 	ipc_exit(p); /* SEM_UNDO, shm attachments */
+	delta = p->vfork_parent ? mm_vfork_delta(&p->mm) : NULL;
 	mm_destroy(&p->mm);
 	fdtable_free(files); /* pipe readers see EOF now */
 	if (fs)
@@ -223,7 +225,7 @@ void task_exit(struct task *t)
 	t->exited = true;
 	timers_release(p, false);
 	p->state = PROC_ZOMBIE;
-	p->vfork_done = true;
+	vfork_handover(p, delta);
 	pidfd_process_exited(p);
 	init = k->init;
 	for (struct process *c = k->procs, *next; c; c = next) {
@@ -243,6 +245,17 @@ void task_exit(struct task *t)
 	k->ntasks--;
 	pthread_cond_broadcast(&k->changed);
 	pthread_mutex_unlock(&k->lock);
+}
+
+void vfork_handover(struct process *p, struct mm_delta *d)
+{
+	if (p->vfork_parent)
+		p->vfork_parent->vfork_delta = d;
+	else
+		mm_delta_free(d);
+	p->vfork_parent = NULL;
+	p->vfork_done = true;
+	pthread_cond_broadcast(&p->k->changed);
 }
 
 /* kick - make every task of @p notice it must exit (lock held). */

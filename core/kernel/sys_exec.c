@@ -164,6 +164,7 @@ static void commit_exec(struct task *t, struct mm *old_mm, struct sbx_as *old_as
 	struct process *p = t->proc;
 	struct kernel *k = p->k;
 	struct sbx_ctx *old_ctx;
+	struct mm_delta *delta;
 	const char *base = strrchr(exe, '/');
 	char *new_exe, *old_exe = NULL;
 
@@ -174,6 +175,7 @@ static void commit_exec(struct task *t, struct mm *old_mm, struct sbx_as *old_as
 	pthread_mutex_unlock(&k->lock);
 	k->pops->ctx_destroy(old_ctx);
 	k->pops->as_destroy(old_as);
+	delta = p->vfork_parent ? mm_vfork_delta(old_mm) : NULL;
 	mm_destroy(old_mm);
 	ipc_exec(p); /* shm attachments went with the old image */
 	fdtable_close_on_exec(p->files);
@@ -187,7 +189,7 @@ static void commit_exec(struct task *t, struct mm *old_mm, struct sbx_as *old_as
 	timers_release(p, true); /* POSIX timers end at exec; alarm stays */
 	t->clear_child_tid = 0;
 	t->robust_list = t->robust_len = 0;
-	p->vfork_done = true;
+	vfork_handover(p, delta);
 	/* /proc reads exe and comm under the lock */
 	new_exe = strdup(exe);
 	if (new_exe) {

@@ -324,6 +324,10 @@ static long do_fork(struct task *t, uint64_t flags, uint64_t stack,
 			return fd < 0 ? fd : -EFAULT;
 		}
 	}
+	if ((flags & CLONE_VM) && (flags & CLONE_VFORK)) {
+		c->vfork_parent = t; /* it hands back what it writes */
+		c->mm.vfork_child = true;
+	}
 	r = start_thread(c->task);
 	if (r) {
 		/* never ran: becomes a zombie killed by SIGKILL */
@@ -333,10 +337,20 @@ static long do_fork(struct task *t, uint64_t flags, uint64_t stack,
 		return -EAGAIN;
 	}
 	if (flags & CLONE_VFORK) {
+		struct mm_delta *d;
+
 		pthread_mutex_lock(&k->lock);
 		while (!c->vfork_done && !p->exiting)
 			pthread_cond_wait(&k->changed, &k->lock);
+		/* a child not done yet is not a zombie, so not reaped: it can
+		 * still be told nobody waits for its memory any more */
+		if (!c->vfork_done)
+			c->vfork_parent = NULL;
+		d = t->vfork_delta;
+		t->vfork_delta = NULL;
 		pthread_mutex_unlock(&k->lock);
+		if (d)
+			mm_delta_apply(&p->mm, d);
 	}
 	return (long)pid32;
 }

@@ -934,7 +934,9 @@ static int cow_fault(struct mm *mm, struct vma *v, uint64_t addr)
 	uint64_t lo = PAGE_DOWN(addr), hi = lo + PAGE_SIZE;
 
 #define SHARED(a) memfile_page_shared(v->off + ((a) - v->start))
-	if (!SHARED(lo)) {
+	if (mm->vfork_child) {
+		/* exactly the written page (see mm_vfork_delta) */
+	} else if (!SHARED(lo)) {
 		while (lo > v->start && !SHARED(lo - PAGE_SIZE))
 			lo -= PAGE_SIZE;
 		while (hi < v->end && !SHARED(hi))
@@ -1126,4 +1128,64 @@ int mm_scatter(struct mm *mm, const struct iovec *iov, size_t cnt,
 		at += n;
 	}
 	return 0;
+}
+
+/* ---- vfork write-back ---- */
+
+#define VFORK_DELTA_MAX (64ULL << 20) /* more and the parent gets none */
+
+void mm_delta_free(struct mm_delta *d)
+{
+	while (d) {
+		struct mm_delta *n = d->next;
+
+		free(d);
+		d = n;
+	}
+}
+
+struct mm_delta *mm_vfork_delta(struct mm *mm)
+{
+	struct mm_delta *head = NULL, **tail = &head;
+	uint64_t total = 0;
+
+	pthread_mutex_lock(&mm->lock);
+	for (size_t i = 0; i < mm->n; i++) {
+		const struct vma *v = &mm->v[i];
+		uint64_t end = v->off + (v->end - v->start), at = v->off;
+
+		/* still shared (COW), shared anyway, or not ours to give */
+		if (v->flags & (VMA_COW | VMA_SHARED | VMA_SPECIAL))
+			continue;
+		while ((at = memfile_next_data(at, end)) < end) {
+			uint64_t hole = memfile_next_hole(at, end);
+			struct mm_delta *d;
+
+			total += hole - at;
+			d = total <= VFORK_DELTA_MAX
+				    ? malloc(sizeof(*d) + (hole - at)) : NULL;
+			if (!d) {
+				mm_delta_free(head);
+				head = NULL;
+				goto out;
+			}
+			d->next = NULL;
+			d->addr = v->start + (at - v->off);
+			d->len = hole - at;
+			memcpy(d->data, memfile_ptr(at), d->len);
+			*tail = d;
+			tail = &d->next;
+			at = hole;
+		}
+	}
+out:
+	pthread_mutex_unlock(&mm->lock);
+	return head;
+}
+
+void mm_delta_apply(struct mm *mm, struct mm_delta *d)
+{
+	for (struct mm_delta *x = d; x; x = x->next)
+		mm_poke(mm, x->addr, x->data, x->len); /* gone since: skipped */
+	mm_delta_free(d);
 }

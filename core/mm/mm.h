@@ -60,6 +60,9 @@ struct mm {
 	uint64_t brk_start, brk;
 	uint64_t stack_max;	     /* RLIMIT_STACK for growsdown VMAs */
 	uint64_t committed, limit;   /* accessible bytes; limit 0 = none */
+	bool vfork_child;	     /* copy-on-write breaks one page at a
+					time, so written pages are exactly
+					the unshared ones (mm_vfork_delta) */
 	/* set by exec for /proc (stat, cmdline, environ), as Linux's mm */
 	uint64_t start_code, end_code, start_stack;
 	uint64_t arg_start, arg_end, env_start, env_end;
@@ -81,6 +84,25 @@ void mm_destroy(struct mm *mm);
  * Return: 0 or -ENOMEM.
  */
 int mm_fork(struct mm *dst, struct mm *src);
+/*
+ * vfork: the child runs on a copy-on-write copy of its parent's memory,
+ * and what it writes is handed back when it execs or exits, while the
+ * parent still waits (so the parent sees the stores a vfork child makes,
+ * e.g. posix_spawn's exec error code, as if memory had been shared).
+ * mm_vfork_delta - the data of @mm's private pages that are no longer
+ * shared with anyone (written since the fork), NULL if none or too much;
+ * mm_delta_apply - write it into @mm where it is still mapped, and free.
+ */
+struct mm_delta {
+	struct mm_delta *next;
+	uint64_t addr;
+	size_t len;
+	char data[];
+};
+struct mm_delta *mm_vfork_delta(struct mm *mm);
+void mm_delta_apply(struct mm *mm, struct mm_delta *d);
+void mm_delta_free(struct mm_delta *d);
+
 /* mm_replay - map every VMA through the backend (a new address space). */
 int mm_replay(struct mm *mm);
 
