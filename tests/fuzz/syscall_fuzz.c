@@ -18,6 +18,7 @@
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 static uint64_t rng;
@@ -110,8 +111,15 @@ int main(int argc, char **argv)
 			batch(calls);
 		if (pid < 0)
 			continue;
-		while (waitpid(pid, &st, 0) < 0)
-			;
+		/* the batch may have blocked or ignored SIGALRM and then
+		 * slept for ever (as it would natively): SIGKILL it */
+		for (int ms = 0; waitpid(pid, &st, WNOHANG) == 0; ms += 10) {
+			struct timespec d = { 0, 10 * 1000000 };
+
+			if (ms == 3000)
+				kill(pid, SIGKILL);
+			nanosleep(&d, NULL);
+		}
 		if (!WIFEXITED(st)) {
 			died++;
 			by[WTERMSIG(st) & 63]++;
