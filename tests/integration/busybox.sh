@@ -129,6 +129,10 @@ if [ -x "$busybox" ] && "$busybox" true 2>/dev/null; then
 " $bb expr 0
 	same "busybox printf" $bb printf '%s-%d|%x\n' a 5 255
 	same "busybox seq 1 5" $bb seq 1 5
+	# background jobs, jobs, kill %N, wait statuses, traps, nested
+	# command substitution, a pipeline (issue #3's shell semantics)
+	same "busybox sh: jobs, kill %1, wait, trap, \$(...)" $bb sh -c \
+		'sleep 5 & p=$!; jobs; kill %1; wait $p; echo "killed: $?"; (exit 3) & wait $!; echo "sub: $?"; trap "echo trapped" USR1; kill -USR1 $$; echo "$(echo nested $(echo cmd))"; sleep 0.1 | cat; echo end'
 	same "busybox seq -s , 3" $bb seq -s , 3
 	same "busybox basename /a/b" $bb basename /a/b
 	same "busybox dirname /a/b" $bb dirname /a/b
