@@ -8,8 +8,8 @@
  *
  * Divided into: the application-visible structures, validation (Linux's
  * bpf_check_classic + seccomp_check_filter), the classic BPF interpreter,
- * chains (refcounts, fork, release), evaluation before a syscall,
- * installing (modes, TSYNC), and the syscalls (seccomp, prctl).
+ * the allow cache, chains (refcounts, fork, release), evaluation before a
+ * syscall, installing (modes, TSYNC), and the syscalls (seccomp, prctl).
  *
  * Not provided: user notification (SECCOMP_FILTER_FLAG_NEW_LISTENER is
  * refused with EINVAL, as by a kernel without it, and GET_ACTION_AVAIL
@@ -23,6 +23,7 @@
 #include <errno.h>
 #include <linux/filter.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -91,11 +92,17 @@ _Static_assert(sizeof(struct k_insn) == sizeof(struct sock_filter), "sock_filter
 /* Limit any path through the tree to 256 KiB of instructions (Linux). */
 #define MAX_INSNS_PER_PATH ((1 << 18) / 8)
 
+/* syscall numbers the allow cache covers (Linux 6.1 has 0..450) */
+#define CACHE_NR 512
+
 struct kseccomp_filter {
 	unsigned refs;			/* atomic */
 	bool log;			/* SECCOMP_FILTER_FLAG_LOG */
 	int count;			/* filters in the chain from here */
 	struct kseccomp_filter *prev;	/* older filter: one reference */
+	/* bit nr: the whole chain from here returns ALLOW for x86-64
+	 * syscall nr whatever its arguments (Linux's action cache) */
+	uint64_t allow[CACHE_NR / 64];
 	uint32_t len;
 	struct k_insn insns[];
 };
@@ -355,6 +362,75 @@ static uint32_t run(const struct kseccomp_filter *f,
 	}
 }
 
+/* ---- the allow cache ---- */
+
+/*
+ * const_allow - the program returns ALLOW for syscall @nr (x86-64) without
+ * looking at anything but nr and arch: Linux's seccomp_is_const_allow, a
+ * walk that gives up at the first load of an argument or the instruction
+ * pointer, or at any instruction but a constant jump, an AND and a RET K.
+ */
+static bool const_allow(const struct kseccomp_filter *f, uint32_t nr)
+{
+	uint32_t a = 0;
+
+	for (uint32_t pc = 0; pc < f->len; pc++) {
+		const struct k_insn *in = &f->insns[pc];
+		bool taken;
+
+		switch (in->code) {
+		case BPF_LD | BPF_W | BPF_ABS:
+			if (in->k == offsetof(struct k_seccomp_data, nr))
+				a = nr;
+			else if (in->k == offsetof(struct k_seccomp_data, arch))
+				a = AUDIT_ARCH_X86_64;
+			else
+				return false;
+			break;
+		case BPF_RET | BPF_K:
+			return in->k == RET_ALLOW;
+		case BPF_JMP | BPF_JA:
+			pc += in->k;
+			break;
+		case BPF_JMP | BPF_JEQ | BPF_K:
+		case BPF_JMP | BPF_JGE | BPF_K:
+		case BPF_JMP | BPF_JGT | BPF_K:
+		case BPF_JMP | BPF_JSET | BPF_K:
+			switch (BPF_OP(in->code)) {
+			case BPF_JEQ: taken = a == in->k; break;
+			case BPF_JGE: taken = a >= in->k; break;
+			case BPF_JGT: taken = a > in->k; break;
+			default: taken = (a & in->k) != 0; break;
+			}
+			pc += taken ? in->jt : in->jf;
+			break;
+		case BPF_ALU | BPF_AND | BPF_K:
+			a &= in->k;
+			break;
+		default:
+			return false;
+		}
+	}
+	return false;
+}
+
+/* cache_prepare - @f's own allow bits (before it is attached: up to
+ * 512 walks of 4096 instructions are not done under the kernel lock). */
+static void cache_prepare(struct kseccomp_filter *f)
+{
+	for (uint32_t nr = 0; nr < CACHE_NR; nr++)
+		if (const_allow(f, nr))
+			f->allow[nr / 64] |= 1ULL << (nr % 64);
+}
+
+/* cache_attach - a call is allowed by the chain only if by every filter. */
+static void cache_attach(struct kseccomp_filter *f)
+{
+	if (f->prev)
+		for (unsigned i = 0; i < CACHE_NR / 64; i++)
+			f->allow[i] &= f->prev->allow[i];
+}
+
 /* ---- chains ---- */
 
 static void get(struct kseccomp_filter *f)
@@ -463,12 +539,22 @@ bool kseccomp_check(struct task *t, const struct sbx_syscall_args *a,
 		return true;
 	}
 
+	f = __atomic_load_n(&t->seccomp, __ATOMIC_ACQUIRE);
+	if (!f) { /* cannot happen (the chain is set before the mode): fail closed */
+		*why = "seccomp: no filter";
+		kill_process(t, SIGSYS);
+		return true;
+	}
+	if ((uint32_t)nr < CACHE_NR &&
+	    (f->allow[(uint32_t)nr / 64] & (1ULL << ((uint32_t)nr % 64))))
+		return false; /* every filter allows it, whatever the arguments */
+
 	sd.nr = nr;
 	sd.arch = AUDIT_ARCH_X86_64;
 	sd.instruction_pointer = t->regs.rip;
 	memcpy(sd.args, a->a, sizeof(sd.args));
 	/* every filter runs; the lowest action wins, the newest on a tie */
-	for (f = __atomic_load_n(&t->seccomp, __ATOMIC_ACQUIRE); f; f = f->prev) {
+	for (; f; f = f->prev) {
 		uint32_t cur = run(f, &sd);
 
 		if (action_rank(cur) < action_rank(ret)) {
@@ -620,6 +706,7 @@ static long prepare(struct task *t, uint64_t uprog, struct kseccomp_filter **out
 	if (r)
 		goto out_free;
 	f->refs = 1;
+	cache_prepare(f);
 	*out = f;
 	return 0;
 
@@ -675,6 +762,7 @@ static long set_mode_filter(struct task *t, unsigned flags, uint64_t uargs)
 	}
 	f->prev = t->seccomp; /* the task's reference moves to f->prev */
 	f->count = f->prev ? f->prev->count + 1 : 1;
+	cache_attach(f);
 	__atomic_store_n(&t->seccomp, f, __ATOMIC_RELEASE);
 	f = NULL;
 	if (flags & FLAG_TSYNC)

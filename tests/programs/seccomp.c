@@ -532,6 +532,37 @@ static void t_calc(void)
 
 /* ---- stacking, inheritance ---- */
 
+/* filters that decide by number only (which the core caches, as Linux
+ * does) next to one that reads an argument */
+static void t_cache(void)
+{
+	struct insn by_range[] = {
+		STMT(LD_W_ABS, OFF_NR),
+		STMT(ALU_K(AND), 0xfff0),
+		JUMP(JEQ_K, SYS_getuid & 0xfff0, 0, 1),
+		STMT(RET_K, R_ERRNO | 40),
+		STMT(RET_K, R_ALLOW),
+	};
+	struct insn by_arg[] = {
+		STMT(LD_W_ABS, OFF_NR),
+		JUMP(JEQ_K, SYS_getpid, 0, 3),
+		STMT(LD_W_ABS, OFF_ARG(0)),
+		JUMP(JEQ_K, 7, 0, 1),
+		STMT(RET_K, R_ERRNO | 41),
+		STMT(RET_K, R_ALLOW),
+	};
+
+	nnp();
+	printf("by range: %s\n", result(install(by_range, 5, 0)));
+	printf("getuid %s, ", result(syscall(SYS_getuid)));
+	printf("getppid %s, ", result(syscall(SYS_getppid)));
+	printf("getpid runs %d\n", syscall(SYS_getpid) > 0);
+	printf("by argument: %s\n", result(install(by_arg, 6, 0)));
+	printf("getpid(0) runs %d, ", syscall(SYS_getpid, 0) > 0);
+	printf("getpid(7) %s, ", result(syscall(SYS_getpid, 7)));
+	printf("getppid %s\n", result(syscall(SYS_getppid)));
+}
+
 static void t_stack(void)
 {
 	nnp();
@@ -901,6 +932,7 @@ int main(int argc, char **argv)
 	child("unknown action", t_unknown_action);
 	child("arch and x32", t_arch);
 	child("interpreter", t_calc);
+	child("number-only and argument filters", t_cache);
 	child("stacking", t_stack);
 	child("stacking trap", t_stack_trap);
 	child("fork", t_fork);
