@@ -24,6 +24,7 @@ static const struct {
 	struct metric m[1];
 } micro[] = {
 	{ "getppid", NULL, FIG("getppid", "ns") },
+	{ "getppid_seccomp", NULL, FIG("getppid_seccomp", "ns") },
 	{ "clock_gettime", NULL, FIG("clock_gettime", "ns") },
 	{ "mmap_munmap", NULL, FIG("mmap_munmap", "ns") },
 	{ "page_fault", NULL, FIG("page_fault", "ns") },

@@ -20,6 +20,7 @@
 struct fdtable;
 struct fs_context;
 struct ipc_ns;
+struct kseccomp_filter;
 struct sbx_config;
 struct shm_attach;
 
@@ -67,6 +68,11 @@ struct k_siginfo {
 			uint32_t uid;
 		} kill;
 		uint64_t addr;
+		struct {		/* SIGSYS from seccomp (SYS_SECCOMP) */
+			uint64_t call_addr;
+			int32_t syscall;
+			uint32_t arch;
+		} sys;
 		uint8_t raw[112];
 	} u;
 };
@@ -160,6 +166,14 @@ struct task {
 		uint64_t sp, size;
 		int32_t flags;
 	} altstack;
+	/*
+	 * seccomp (seccomp.c): the mode and the newest filter of a shared,
+	 * refcounted chain.  Read lock-free by the task's own thread; written
+	 * under k->lock, by the task itself or by a TSYNC from another thread
+	 * of its process (atomic stores with release).
+	 */
+	int seccomp_mode;
+	struct kseccomp_filter *seccomp;
 	bool in_syscall;	/* the last exit was a syscall (restarts) */
 	pid_t host_tid;		/* its host thread, for CPU clocks (0: none) */
 	uint64_t fault_addr;	/* the last fault retried, and how often */

@@ -21,6 +21,7 @@
 #include "fdtable.h"
 #include "ipc.h"
 #include "kernel.h"
+#include "seccomp.h"
 
 #define SHUTDOWN_WAIT_NS 2000000000LL /* then sbxrun exits regardless */
 
@@ -137,8 +138,10 @@ static void unlink_process(struct kernel *k, struct process *z)
 	}
 	k->nprocs--;
 	pidfd_process_release(z);
-	if (z->task)
+	if (z->task) {
 		signal_task_release(z->task);
+		kseccomp_release(z->task);
+	}
 	free(z->task);
 	free(z->exe);
 	free(z);
@@ -310,6 +313,7 @@ void task_finish(struct task *t)
 	if (ctx)
 		k->pops->ctx_destroy(ctx);
 	signal_task_release(t);
+	kseccomp_release(t);
 	free(t);
 	/* now the last thread (or exec) may destroy the address space */
 	pthread_mutex_lock(&k->lock);

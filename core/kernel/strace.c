@@ -11,6 +11,8 @@
  *              S signal     c clock id   t struct timespec in
  *              A arch_prctl code         R RLIMIT_*   G GRND_* flags
  *              E AT_* flags O prctl option           K SIG_BLOCK...
+ *              C seccomp operation   F SECCOMP_FILTER_FLAG_*
+ *              Q seccomp's argument (a sock_fprog, an action, ...)
  *
  * Application memory is read through the checked mm copies, so a bad
  * pointer prints as its address, as strace does.
@@ -189,6 +191,39 @@ static const char *const prctls[] = {
 	[39] = "PR_GET_NO_NEW_PRIVS",
 };
 
+static const char *const seccomp_ops[] = {
+	"SECCOMP_SET_MODE_STRICT", "SECCOMP_SET_MODE_FILTER",
+	"SECCOMP_GET_ACTION_AVAIL", "SECCOMP_GET_NOTIF_SIZES",
+};
+
+static const struct flag seccomp_flags[] = {
+	{ 1, "SECCOMP_FILTER_FLAG_TSYNC" }, { 2, "SECCOMP_FILTER_FLAG_LOG" },
+	{ 4, "SECCOMP_FILTER_FLAG_SPEC_ALLOW" },
+	{ 8, "SECCOMP_FILTER_FLAG_NEW_LISTENER" },
+	{ 16, "SECCOMP_FILTER_FLAG_TSYNC_ESRCH" },
+	{ 32, "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV" }, { 0, NULL },
+};
+
+/* put_seccomp_arg - seccomp's third argument, by operation (strace's
+ * {len=N, filter=ADDR} for a program, [ACTION] for GET_ACTION_AVAIL). */
+static void put_seccomp_arg(struct line *l, struct task *t, uint32_t op,
+			    uint64_t v)
+{
+	struct {
+		uint16_t len;
+		uint64_t filter;
+	} prog;
+	uint32_t action;
+
+	if (op == 1 && v && mm_copy_in(&t->proc->mm, &prog, v, sizeof(prog)) == 0)
+		put(l, "{len=%u, filter=%#llx}", prog.len,
+		    (unsigned long long)prog.filter);
+	else if (op == 2 && v && mm_copy_in(&t->proc->mm, &action, v, 4) == 0)
+		put(l, "[%#x]", action);
+	else
+		put(l, v ? "%#llx" : "NULL", (unsigned long long)v);
+}
+
 static const char *const sighows[] = { "SIG_BLOCK", "SIG_UNBLOCK", "SIG_SETMASK" };
 
 static void put_arch_prctl(struct line *l, uint64_t v)
@@ -335,6 +370,15 @@ static void put_arg(struct line *l, struct task *t,
 	case 'G':
 		put_flags(l, v, grnd_flags, "0");
 		break;
+	case 'C':
+		put_name(l, (uint32_t)v, seccomp_ops, N(seccomp_ops));
+		break;
+	case 'F':
+		put_flags(l, (uint32_t)v, seccomp_flags, "0");
+		break;
+	case 'Q':
+		put_seccomp_arg(l, t, (uint32_t)a->a[0], v);
+		break;
 	default:
 		put(l, "%#llx", (unsigned long long)v);
 	}
@@ -398,5 +442,15 @@ void strace_exit(struct task *t, const struct sbx_syscall_args *a,
 	} else {
 		put(&l, " = %ld", ret);
 	}
+	emit(t, &l);
+}
+
+void strace_skip(struct task *t, const struct sbx_syscall_args *a,
+		 const char *name, const char *sig, const char *why)
+{
+	struct line l = { .n = 0 };
+
+	put_call(&l, t, a, name, sig, 0, false);
+	put(&l, " = ? <%s>", why);
 	emit(t, &l);
 }

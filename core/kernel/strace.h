@@ -13,5 +13,9 @@ void strace_enter(struct task *t, const struct sbx_syscall_args *a,
 		  const char *name, const char *sig);
 void strace_exit(struct task *t, const struct sbx_syscall_args *a,
 		 const char *name, const char *sig, long ret);
+/* strace_skip - a call that did not run and does not return a value
+ * (a seccomp filter trapped or killed): "name(args) = ? <@why>". */
+void strace_skip(struct task *t, const struct sbx_syscall_args *a,
+		 const char *name, const char *sig, const char *why);
 
 #endif

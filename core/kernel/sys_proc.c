@@ -18,6 +18,7 @@
 
 #include "fdtable.h"
 #include "kernel.h"
+#include "seccomp.h"
 
 #define ARCH_SET_GS 0x1001
 #define ARCH_SET_FS 0x1002
@@ -328,8 +329,11 @@ long sys_prctl(struct task *t, const struct sbx_syscall_args *a)
 			return -EINVAL;
 		p->dumpable = (int)a->a[1];
 		return 0;
-	case PR_GET_KEEPCAPS:
 	case PR_GET_SECCOMP:
+		return __atomic_load_n(&t->seccomp_mode, __ATOMIC_ACQUIRE);
+	case PR_SET_SECCOMP:
+		return kseccomp_prctl_set(t, a->a[1], a->a[2]);
+	case PR_GET_KEEPCAPS:
 	case PR_GET_CHILD_SUBREAPER:
 		return 0;
 	case PR_CAPBSET_READ:

@@ -21,6 +21,7 @@
 #include "fdtable.h"
 #include "ipc.h"
 #include "kernel.h"
+#include "seccomp.h"
 
 #define BIT(s) (1ULL << ((s) - 1))
 #define UNBLOCKABLE (BIT(SIGKILL) | BIT(SIGSTOP))
@@ -155,6 +156,8 @@ static long new_thread(struct task *t, uint64_t flags, uint64_t stack,
 		return -EFAULT;
 	}
 	pthread_mutex_lock(&k->lock);
+	/* with the thread list change: a TSYNC cannot miss the new thread */
+	kseccomp_fork(nt, t);
 	thread_add(p, nt);
 	k->ntasks++;
 	pthread_mutex_unlock(&k->lock);
@@ -206,6 +209,9 @@ static struct process *new_child(struct task *t, uint64_t flags, int exit_signal
 	ct->sigmask = t->sigmask;
 	ct->altstack = t->altstack;
 	memcpy(ct->comm, t->comm, sizeof(ct->comm));
+	pthread_mutex_lock(&p->k->lock);
+	kseccomp_fork(ct, t);
+	pthread_mutex_unlock(&p->k->lock);
 	return c;
 
 out_free:
@@ -224,6 +230,7 @@ static void free_child(struct process *c)
 	if (c->fs)
 		fs_context_put(c->fs);
 	free(c->exe);
+	kseccomp_release(c->task);
 	free(c->task);
 	free(c);
 }

@@ -1,7 +1,8 @@
 /*
  * The syscall table, built from syscalls.def, and dispatch: decode the
- * registers, call the handler, log unimplemented calls once by name, and
- * hand the call to strace when it is on.
+ * registers, run the application's seccomp filters (when it has any),
+ * call the handler, log unimplemented calls once by name, and hand the
+ * call to strace when it is on.
  */
 #include <errno.h>
 #include <stdatomic.h>
@@ -9,6 +10,7 @@
 
 #include "../util/log.h"
 #include "kernel.h"
+#include "seccomp.h"
 #include "strace.h"
 
 struct syscall_entry {
@@ -41,8 +43,21 @@ void syscall_dispatch(struct task *t)
 		       t->regs.r8, t->regs.r9 },
 	};
 	const struct syscall_entry *e = a.nr < N_SYSCALLS ? &table[a.nr] : NULL;
+	const char *why = NULL;
 	long ret;
 
+	/* the application's own seccomp filters: one branch when it has none */
+	if (kseccomp_active(t) && kseccomp_check(t, &a, &why)) {
+		if (!t->proc->k->strace)
+			return;
+		if (why)
+			strace_skip(t, &a, e && e->name ? e->name : NULL,
+				    e ? e->sig : "d:xxxxxx", why);
+		else
+			strace_exit(t, &a, e && e->name ? e->name : NULL,
+				    e ? e->sig : "d:xxxxxx", (long)t->regs.rax);
+		return;
+	}
 	if (e && e->fn) {
 		if (t->proc->k->strace)
 			strace_enter(t, &a, e->name, e->sig);

@@ -48,6 +48,7 @@
 #include "../config/config.h"
 #include "../kernel/fdtable.h"
 #include "../kernel/kernel.h"
+#include "../kernel/seccomp.h"
 #include "procfs.h"
 #include "vfs.h"
 
@@ -1071,7 +1072,7 @@ static int gen_status(struct pctx *c, struct sbuf *b)
 		"SigBlk:\t%016llx\nSigIgn:\t%016llx\nSigCgt:\t%016llx\n"
 		"CapInh:\t%016llx\nCapPrm:\t%016llx\nCapEff:\t%016llx\n"
 		"CapBnd:\t%016llx\nCapAmb:\t%016llx\nNoNewPrivs:\t%d\n"
-		"Seccomp:\t0\nSeccomp_filters:\t0\n"
+		"Seccomp:\t%d\nSeccomp_filters:\t%d\n"
 		"Speculation_Store_Bypass:\tvulnerable\n"
 		"SpeculationIndirectBranch:\talways enabled\nCpus_allowed:\t",
 		p->nthreads > 0 ? p->nthreads : 1,
@@ -1081,7 +1082,8 @@ static int gen_status(struct pctx *c, struct sbuf *b)
 		(unsigned long long)sigset_of(p, true),
 		(unsigned long long)sigset_of(p, false), 0ULL,
 		(unsigned long long)caps, (unsigned long long)caps,
-		0x1ffffffffffULL, 0ULL, p->no_new_privs ? 1 : 0);
+		0x1ffffffffffULL, 0ULL, p->no_new_privs ? 1 : 0,
+		t ? t->seccomp_mode : 0, t ? kseccomp_nfilters(t) : 0);
 	cpu_mask(c->k, b);
 	bprintf(b, "\nCpus_allowed_list:\t");
 	cpu_list(c->k, b);

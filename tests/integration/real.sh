@@ -1,7 +1,8 @@
 #!/bin/sh
 # Real programs in the sandbox (TAP): Debian's dynamically linked shell,
-# coreutils, bash, python3 and gcc, each compared with the same command run
-# natively.  Usage: real.sh SBXRUN CONFIG; SBX_TEST_PLATFORM picks the
+# coreutils, bash, python3, gcc and man-db (whose helpers run under its own
+# libseccomp filter, evaluated by the core), each compared with the same
+# command run natively.  Usage: real.sh SBXRUN CONFIG; SBX_TEST_PLATFORM picks the
 # platform.  A program the machine lacks is skipped visibly.
 set -u
 sbxrun=$1 config=$2
@@ -9,7 +10,7 @@ plat_opt=${SBX_TEST_PLATFORM:+--platform $SBX_TEST_PLATFORM}
 n=0
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-echo "1..14"
+echo "1..16"
 
 # same NAME CMD...: run CMD natively and in the sandbox (cwd /), compare
 same() {
@@ -101,4 +102,22 @@ if command -v gcc >/dev/null 2>&1; then
 	fi
 else
 	echo "ok $n - gcc # SKIP gcc not installed"
+fi
+
+# man-db runs its helpers (zcat, groff, ...) under a libseccomp filter of
+# several hundred instructions: the sandbox must accept and evaluate it
+same "man-db: man -P cat ls (helpers under man-db's seccomp filter)" \
+	env -i PATH=/usr/bin:/bin MANWIDTH=80 man -P cat ls
+n=$((n + 1))
+if command -v man >/dev/null 2>&1 && [ -e /usr/share/man/man1/ls.1.gz ]; then
+	# shellcheck disable=SC2086
+	if "$sbxrun" --strace --config "$config" $plat_opt -- env -i \
+		PATH=/usr/bin:/bin MANWIDTH=80 man -P cat ls 2>&1 >/dev/null |
+		grep -q 'seccomp(SECCOMP_SET_MODE_FILTER, .*len=.*) = 0'; then
+		echo "ok $n - man-db installed its seccomp filter in the sandbox"
+	else
+		echo "not ok $n - man-db installed its seccomp filter in the sandbox"
+	fi
+else
+	echo "ok $n - man-db filter # SKIP man or the ls man page not installed"
 fi

@@ -150,7 +150,7 @@ cases() {
 		;;
 	memory | badargs | time | fs | proc | timers | ids | forkmem | \
 	rtsig | shm | fileops | procfs | rusage | evfd | pidfd | net | \
-	sysvipc | vfork)
+	sysvipc | vfork | seccomp)
 		check "$name" "$p"
 		;;
 	fifo | locks)
