@@ -34,12 +34,27 @@
 				     mapped without write access; the first
 				     write copies them (or takes them back
 				     when no one else holds them) */
+#define VMA_FILE	(1u << 4) /* maps host file @mf at file offset @foff:
+				     with VMA_SHARED the file's own pages
+				     (its page cache); without, a private
+				     view: the file's pages mapped without
+				     write access until VMA_COPIED */
+#define VMA_COPIED	(1u << 5) /* VMA_FILE private range whose pages
+				     were copied into the memory file (at
+				     @off) by a write: from then on it is
+				     private anonymous memory, as Linux's
+				     copy-on-write file pages */
+
+struct mfile;
 
 struct vma {
 	uint64_t start, end; /* [start, end) */
 	int prot;	     /* PROT_* */
 	unsigned flags;	     /* VMA_* */
-	uint64_t off;	     /* memory-file offset of start */
+	uint64_t off;	     /* memory-file offset of start (not for
+				VMA_FILE without VMA_COPIED) */
+	struct mfile *mf;    /* VMA_FILE: the file (one reference) */
+	uint64_t foff;	     /* VMA_FILE: file offset of start */
 };
 
 /* The platform side of an address space (sbx_platform_ops as_* calls). */
@@ -84,9 +99,13 @@ int mm_fork(struct mm *dst, struct mm *src);
 /* mm_replay - map every VMA through the backend (a new address space). */
 int mm_replay(struct mm *mm);
 
-/* mm_shared_offset - if @addr lies in MAP_SHARED memory, its memory-file
- * offset (a key shared by every process mapping the page). */
-bool mm_shared_offset(struct mm *mm, uint64_t addr, uint64_t *off);
+/*
+ * mm_shared_key - if @addr lies in MAP_SHARED memory, a key for it that
+ * every process mapping the same byte shares: (0, 0, memory-file offset)
+ * for memory-file pages, (dev, inode, file offset) for host files.
+ */
+bool mm_shared_key(struct mm *mm, uint64_t addr, uint64_t *dev, uint64_t *ino,
+		   uint64_t *off);
 
 /* mm_find_vma - the VMA containing @addr, or NULL (lock held). */
 struct vma *mm_find_vma(struct mm *mm, uint64_t addr);
@@ -128,9 +147,22 @@ int mm_map_shared(struct mm *mm, uint64_t addr, uint64_t len, int prot,
  */
 int mm_map_special(struct mm *mm, uint64_t addr, uint64_t len, int prot,
 		   uint64_t off);
+/*
+ * mm_map_file - map bytes [@foff, @foff+@len) of host file @mf (whose view
+ * covers them) at @addr, MAP_SHARED when @shared, else private
+ * (copy-on-write into the memory file on the first write).  The VMA takes
+ * its own reference on @mf.  With @copy_now (small writable private
+ * mappings: ld.so's data segments, which are written at once) the private
+ * pages are copied now instead of at the first write fault.
+ * Return: 0, -ENOMEM, -EFAULT (@copy_now and the file is shorter), or the
+ * platform's error.
+ */
+int mm_map_file(struct mm *mm, uint64_t addr, uint64_t len, int prot,
+		struct mfile *mf, uint64_t foff, bool shared, bool copy_now);
 int mm_unmap(struct mm *mm, uint64_t addr, uint64_t len);
 /* mm_protect - Return: -ENOMEM if part of the range is unmapped, -EACCES
- * when asked to make a VMA_SPECIAL page writable. */
+ * when asked to make a VMA_SPECIAL page, or a MAP_SHARED mapping of a
+ * file not opened for writing, writable. */
 int mm_protect(struct mm *mm, uint64_t addr, uint64_t len, int prot);
 /* mm_zero - MADV_DONTNEED: private anonymous pages read back as zero. */
 int mm_zero(struct mm *mm, uint64_t addr, uint64_t len);
@@ -147,8 +179,9 @@ uint64_t mm_brk(struct mm *mm, uint64_t new_brk);
 
 /*
  * mm_fault - handle a fault at @addr: break copy-on-write, grow a stack,
- * or say why it is a real fault.  Return: 0 when handled (retry), or -EFAULT with *@si_code
- * set to SEGV_MAPERR or SEGV_ACCERR.
+ * or say why it is a real fault.  Return: 0 when handled (retry), -EFAULT
+ * for SIGSEGV with *@si_code set to SEGV_MAPERR or SEGV_ACCERR, or -ENXIO
+ * for SIGBUS (*@si_code BUS_ADRERR: a file page past the end of the file).
  */
 int mm_fault(struct mm *mm, uint64_t addr, unsigned access, int *si_code);
 
