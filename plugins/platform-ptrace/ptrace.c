@@ -4,8 +4,11 @@
  * the core; address-space changes are system calls injected into the stub.
  *
  * One address space is one stub process, forked from the core without
- * CLONE_VM, that keeps only its stub code page (stub.S) and the memory
- * file (at fd PTRACE_STUB_MEMFD).  Its one thread is the one context of the
+ * CLONE_VM, that keeps only its stub pages (stub.S: code, and a scratch
+ * page for recvmsg), the memory file (at fd PTRACE_STUB_MEMFD) and its end
+ * of a socket over which the core sends donated files (PTRACE_STUB_SOCK):
+ * as_map of a host file sends the fd with SCM_RIGHTS, then injects
+ * recvmsg, mmap and close, so the stub never keeps a donated fd.  Its one thread is the one context of the
  * address space.  ptrace lets only the tracer thread act on a tracee, so
  * the thread that calls as_create is the tracer for the stub's lifetime:
  * ctx_create, switch_to, the fpstate ops and the as_* ops must come from
@@ -30,6 +33,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <sched.h>
 #include <seccomp.h>
 #include <signal.h>
@@ -45,6 +49,7 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/rseq.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/user.h>
@@ -68,10 +73,24 @@
 #define PTRACE_USER_MAX	  0x7fffff000000ULL
 #define PTRACE_USER_TOP	  0x7ffffffff000ULL /* end of the x86-64 user half */
 #define PTRACE_STUB_PAGE  4096UL
+#define PTRACE_STUB_SIZE  (2 * PTRACE_STUB_PAGE) /* code, scratch (stub.S) */
 #define PTRACE_STUB_SLOTS 64
 
-/* The fd number at which a stub holds the memory file (its only fd). */
+/* The fd numbers at which a stub holds the memory file and its socket. */
 #define PTRACE_STUB_MEMFD 0
+#define PTRACE_STUB_SOCK  1
+
+/*
+ * The scratch page (the second stub page, read-write, private to each
+ * stub): the msghdr of the injected recvmsg, its iovec, the payload (a
+ * sequence number) and the control buffer for one fd.  The core fills it
+ * before any stub is forked, so every stub starts with it; only the
+ * control length, which recvmsg rewrites, is poked again each time.
+ */
+#define PTRACE_MSG	 0
+#define PTRACE_MSG_IOV	 64
+#define PTRACE_MSG_DATA	 80
+#define PTRACE_MSG_CTL	 96
 
 /* The signal interrupt() sends: it cannot be blocked by anyone. */
 #define PTRACE_INTR_SIG SIGSTOP
@@ -112,6 +131,8 @@ struct sbx_ctx {
 
 struct sbx_as {
 	struct sbx_platform *p;
+	int sock;	 /* core end of the stub's socket for donated files */
+	uint64_t seq;	 /* donations sent */
 	pid_t pid;	 /* the stub process (and its only thread) */
 	pid_t tracer;	 /* the core thread that traces it */
 	bool dead;	 /* reaped; only teardown is possible */
@@ -356,6 +377,24 @@ static int ptrace_parse_options(struct sbx_platform *p,
 	return 0;
 }
 
+/* ptrace_scratch_init - the recvmsg template in the scratch page at @at */
+static void ptrace_scratch_init(uintptr_t at)
+{
+	struct msghdr *m = (struct msghdr *)(at + PTRACE_MSG);
+	struct iovec *iov = (struct iovec *)(at + PTRACE_MSG_IOV);
+
+	_Static_assert(PTRACE_MSG + sizeof(struct msghdr) <= PTRACE_MSG_IOV &&
+			       PTRACE_MSG_CTL + CMSG_SPACE(sizeof(int)) <=
+				       PTRACE_STUB_PAGE,
+		       "scratch layout");
+	iov->iov_base = (void *)(at + PTRACE_MSG_DATA);
+	iov->iov_len = sizeof(uint64_t);
+	m->msg_iov = iov;
+	m->msg_iovlen = 1;
+	m->msg_control = (void *)(at + PTRACE_MSG_CTL);
+	m->msg_controllen = CMSG_SPACE(sizeof(int));
+}
+
 /*
  * ptrace_map_stub - copy the stub code to a free slot of the stub region.
  * MAP_FIXED_NOREPLACE never clobbers a mapping of the core; a taken slot
@@ -367,8 +406,8 @@ static int ptrace_map_stub(struct sbx_platform *p)
 	int i;
 
 	for (i = 0; i < PTRACE_STUB_SLOTS; i++) {
-		uintptr_t want = PTRACE_USER_MAX + i * PTRACE_STUB_PAGE;
-		void *m = mmap((void *)want, PTRACE_STUB_PAGE,
+		uintptr_t want = PTRACE_USER_MAX + i * PTRACE_STUB_SIZE;
+		void *m = mmap((void *)want, PTRACE_STUB_SIZE,
 			       PROT_READ | PROT_WRITE,
 			       MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE,
 			       -1, 0);
@@ -382,17 +421,18 @@ static int ptrace_map_stub(struct sbx_platform *p)
 		}
 		if ((uintptr_t)m != want) {
 			/* kernels before 4.17 take the flag as a hint */
-			munmap(m, PTRACE_STUB_PAGE);
+			munmap(m, PTRACE_STUB_SIZE);
 			ptrace_log(p, SBX_LOG_ERROR,
 				   "mmap stub page %#lx: MAP_FIXED_NOREPLACE unsupported (Linux >= 4.17 needed)",
 				   (unsigned long)want);
 			return -ENODEV;
 		}
 		memcpy(m, ptrace_stub_code, len);
+		ptrace_scratch_init(want + PTRACE_STUB_PAGE);
 		if (mprotect(m, PTRACE_STUB_PAGE, PROT_READ | PROT_EXEC)) {
 			int err = errno;
 
-			munmap(m, PTRACE_STUB_PAGE);
+			munmap(m, PTRACE_STUB_SIZE);
 			ptrace_log(p, SBX_LOG_ERROR, "mprotect stub page: %s",
 				   strerror(err));
 			return -err;
@@ -403,7 +443,7 @@ static int ptrace_map_stub(struct sbx_platform *p)
 	ptrace_log(p, SBX_LOG_ERROR,
 		   "no free stub page in [%#llx, %#llx): the core's own mappings (stack, vDSO) occupy the stub region",
 		   PTRACE_USER_MAX,
-		   PTRACE_USER_MAX + PTRACE_STUB_SLOTS * PTRACE_STUB_PAGE);
+		   PTRACE_USER_MAX + PTRACE_STUB_SLOTS * PTRACE_STUB_SIZE);
 	return -EEXIST;
 }
 
@@ -438,7 +478,7 @@ static void ptrace_fini(struct sbx_platform *p)
 {
 	if (!p)
 		return;
-	munmap((void *)p->stub, PTRACE_STUB_PAGE);
+	munmap((void *)p->stub, PTRACE_STUB_SIZE);
 	free(p);
 }
 
@@ -471,6 +511,10 @@ static int ptrace_seccomp_rules(struct sbx_platform *p, void *scmp_ctx)
 		SCMP_SYS(kill),		    SCMP_SYS(tgkill),
 		SCMP_SYS(exit_group),	    SCMP_SYS(getcpu),
 		SCMP_SYS(sched_setaffinity), SCMP_SYS(rseq),
+		/* donated files: the stub's socket, and its injected calls */
+		SCMP_SYS(socketpair),	    SCMP_SYS(sendmsg),
+		SCMP_SYS(recvmsg),	    SCMP_SYS(fcntl),
+		SCMP_SYS(close),
 	};
 	size_t i;
 	int err;
@@ -513,7 +557,7 @@ static void ptrace_stub_rseq_off(void)
  * only raw system calls (no locks, no stdio) and never returns.
  */
 static __attribute__((noreturn)) void
-ptrace_stub_child(const struct sbx_platform *p, pid_t core)
+ptrace_stub_child(const struct sbx_platform *p, pid_t core, int sock)
 {
 	int memfd = p->svc->memfd;
 	long r;
@@ -529,10 +573,13 @@ ptrace_stub_child(const struct sbx_platform *p, pid_t core)
 	/* TRACEME before the first stop: the parent never races an attach */
 	if (syscall(SYS_ptrace, PTRACE_TRACEME, 0, 0, 0))
 		syscall(SYS_exit_group, errno);
-	if (memfd != PTRACE_STUB_MEMFD &&
-	    syscall(SYS_dup3, memfd, PTRACE_STUB_MEMFD, 0) < 0)
+	/* the socket out of the way of the numbers it must end at first */
+	sock = (int)syscall(SYS_fcntl, sock, F_DUPFD, PTRACE_STUB_SOCK + 1);
+	if (sock < 0 || (memfd != PTRACE_STUB_MEMFD &&
+			 syscall(SYS_dup3, memfd, PTRACE_STUB_MEMFD, 0) < 0) ||
+	    syscall(SYS_dup3, sock, PTRACE_STUB_SOCK, 0) < 0)
 		syscall(SYS_exit_group, PTRACE_START_DUP);
-	if (syscall(SYS_close_range, PTRACE_STUB_MEMFD + 1, ~0U, 0))
+	if (syscall(SYS_close_range, PTRACE_STUB_SOCK + 1, ~0U, 0))
 		syscall(SYS_exit_group, PTRACE_START_CLOSE);
 	ptrace_stub_rseq_off();
 	((void (*)(void))p->stub)();
@@ -566,7 +613,7 @@ static int ptrace_start_failed(struct sbx_as *as, int status)
 	if (err >= PTRACE_START_PARENT) {
 		static const char *const step[] = {
 			"parent died or prctl(PR_SET_PDEATHSIG) failed",
-			"dup3 of the memory file failed",
+			"dup3 of the memory file or the socket failed",
 			"close_range failed", "rseq unregistration failed",
 		};
 		const char *what = err < PTRACE_START_MUNMAP ?
@@ -594,11 +641,17 @@ static int ptrace_as_create(struct sbx_platform *p, struct sbx_as **out)
 	struct sbx_as *as;
 	pid_t core = getpid();
 	long pid;
-	int status = 0, err;
+	int status = 0, err, sv[2];
 
 	as = calloc(1, sizeof(*as));
 	if (!as)
 		return -ENOMEM;
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv)) {
+		err = -errno;
+		free(as);
+		return err;
+	}
+	as->sock = sv[0];
 	as->p = p;
 	as->ctx.as = as;
 	as->tracer = gettid();
@@ -615,10 +668,12 @@ static int ptrace_as_create(struct sbx_platform *p, struct sbx_as **out)
 	if (pid < 0) {
 		err = -errno;
 		ptrace_log(p, SBX_LOG_ERROR, "clone stub: %s", strerror(-err));
+		close(sv[1]);
 		goto out_free;
 	}
 	if (pid == 0)
-		ptrace_stub_child(p, core);
+		ptrace_stub_child(p, core, sv[1]);
+	close(sv[1]);
 	as->pid = pid;
 
 	err = ptrace_wait(as, &status);
@@ -650,6 +705,7 @@ static int ptrace_as_create(struct sbx_platform *p, struct sbx_as **out)
 out_kill:
 	ptrace_reap(as);
 out_free:
+	close(as->sock);
 	free(as);
 	return err;
 }
@@ -669,12 +725,76 @@ static int ptrace_check_range(struct sbx_as *as, uint64_t addr, uint64_t len)
 }
 
 /*
- * as_map - only the memory file for now.  Design note for donated files
- * (the file-system work): keep a socketpair per stub, with the stub's end
- * as its second fd; send the file with SCM_RIGHTS from the core, inject
- * recvmsg to receive it at a free fd number, inject mmap, inject close.
- * The stub then never holds more than the memory file and one socket.
+ * ptrace_receive - make the stopped stub hold donated file @fd: send it
+ * over the stub's socket with a sequence number and inject recvmsg into
+ * the scratch page's msghdr.  A message with an older number (whose
+ * receive failed) is closed and the next one taken.  Return: the fd number
+ * in the stub, or -errno.
  */
+static long ptrace_receive(struct sbx_as *as, int fd)
+{
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} u;
+	uint64_t seq = ++as->seq, scratch = as->p->stub + PTRACE_STUB_PAGE;
+	struct iovec iov = { &seq, sizeof(seq) };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1,
+			      .msg_control = u.buf,
+			      .msg_controllen = sizeof(u.buf) };
+	struct cmsghdr *c;
+	int tries;
+	long r;
+
+	memset(&u, 0, sizeof(u));
+	c = CMSG_FIRSTHDR(&msg);
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(c), &fd, sizeof(int));
+	if (sendmsg(as->sock, &msg, MSG_DONTWAIT | MSG_NOSIGNAL) != sizeof(seq))
+		return -EIO;
+	for (tries = 0; tries < 4; tries++) {
+		uint64_t got, hdr[2], nfd;
+
+		/* recvmsg rewrites the control length: give it back */
+		if (ptrace_call(PTRACE_POKEDATA, as->pid,
+				scratch + PTRACE_MSG +
+					offsetof(struct msghdr, msg_controllen),
+				CMSG_SPACE(sizeof(int))))
+			return ptrace_failed(as, "PTRACE_POKEDATA");
+		r = ptrace_inject(as, SYS_recvmsg, PTRACE_STUB_SOCK,
+				  scratch + PTRACE_MSG,
+				  MSG_DONTWAIT | MSG_CMSG_CLOEXEC, 0, 0, 0);
+		if (r < 0)
+			return r;
+		/* cmsghdr: len (8), level (4), type (4), then the fd */
+		if (ptrace_call(PTRACE_PEEKDATA, as->pid,
+				scratch + PTRACE_MSG_DATA, &got) ||
+		    ptrace_call(PTRACE_PEEKDATA, as->pid,
+				scratch + PTRACE_MSG_CTL, &hdr[0]) ||
+		    ptrace_call(PTRACE_PEEKDATA, as->pid,
+				scratch + PTRACE_MSG_CTL + 8, &hdr[1]) ||
+		    ptrace_call(PTRACE_PEEKDATA, as->pid,
+				scratch + PTRACE_MSG_CTL + 16, &nfd))
+			return ptrace_failed(as, "PTRACE_PEEKDATA");
+		nfd &= 0xffffffff;
+		if (hdr[0] != CMSG_LEN(sizeof(int)) ||
+		    hdr[1] != ((uint64_t)SCM_RIGHTS << 32 | SOL_SOCKET) ||
+		    nfd <= PTRACE_STUB_SOCK || nfd > 1024) {
+			ptrace_log(as->p, SBX_LOG_WARN,
+				   "stub %d: no donated file received",
+				   (int)as->pid);
+			return -EIO;
+		}
+		if (r == sizeof(seq) && got == seq)
+			return (long)nfd;
+		ptrace_inject(as, SYS_close, (long)nfd, 0, 0, 0, 0, 0);
+	}
+	return -EIO;
+}
+
+/* as_map - the memory file, or a donated file (see ptrace_receive). */
 static int ptrace_as_map(struct sbx_as *as, uint64_t addr, uint64_t len,
 			 int prot, int fd, uint64_t offset, uint32_t flags)
 {
@@ -697,13 +817,17 @@ static int ptrace_as_map(struct sbx_as *as, uint64_t addr, uint64_t len,
 	else
 		return -EINVAL;
 	if (fd != as->p->svc->memfd) {
-		ptrace_log(as->p, SBX_LOG_ERROR,
-			   "as_map: fd %d is not the memory file; donated files are not supported yet",
-			   fd);
-		return -EOPNOTSUPP;
+		long sfd = ptrace_receive(as, fd);
+
+		if (sfd < 0)
+			return (int)sfd;
+		r = ptrace_inject(as, SYS_mmap, addr, len, prot, mflags, sfd,
+				  offset);
+		ptrace_inject(as, SYS_close, sfd, 0, 0, 0, 0, 0);
+	} else {
+		r = ptrace_inject(as, SYS_mmap, addr, len, prot, mflags,
+				  PTRACE_STUB_MEMFD, offset);
 	}
-	r = ptrace_inject(as, SYS_mmap, addr, len, prot, mflags,
-			  PTRACE_STUB_MEMFD, offset);
 	if (r < 0 && r > -4096)
 		return r;
 	if ((uint64_t)r != addr) {
@@ -748,6 +872,7 @@ static void ptrace_as_destroy(struct sbx_as *as)
 	if (!as)
 		return;
 	ptrace_reap(as);
+	close(as->sock);
 	free(as);
 }
 
