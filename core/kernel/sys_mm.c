@@ -204,7 +204,8 @@ static long mmap_file(struct task *t, const struct sbx_syscall_args *a)
 		r = tmpfs_map_pages(tnode, off, len, &moff);
 		if (r)
 			goto out;
-		r = mm_map_shared(mm, addr, len, prot, moff);
+		r = mm_map_shared(mm, addr, len, prot, moff,
+				  (f->flags & O_ACCMODE) == O_RDWR);
 		if (r)
 			memfile_unref(moff, len);
 		r = r ? r : (long)addr;

@@ -554,9 +554,10 @@ static int map_anon(struct mm *mm, uint64_t addr, uint64_t len, int prot,
 }
 
 int mm_map_shared(struct mm *mm, uint64_t addr, uint64_t len, int prot,
-		  uint64_t off)
+		  uint64_t off, bool maywrite)
 {
-	struct vma v = { addr, addr + len, prot, VMA_SHARED, off };
+	struct vma v = { addr, addr + len, prot,
+			 VMA_SHARED | (maywrite ? 0 : VMA_NOWRITE), off };
 	int r;
 
 	pthread_mutex_lock(&mm->lock);
@@ -692,6 +693,10 @@ int mm_protect(struct mm *mm, uint64_t addr, uint64_t len, int prot)
 				goto out;
 			}
 			continue; /* never charged */
+		}
+		if ((mm->v[i].flags & VMA_NOWRITE) && (prot & PROT_WRITE)) {
+			r = -EACCES;
+			goto out;
 		}
 		if ((mm->v[i].flags & (VMA_FILE | VMA_SHARED)) ==
 		    (VMA_FILE | VMA_SHARED)) {
@@ -1183,6 +1188,32 @@ static bool allowed(const struct vma *v, unsigned access)
 	return !(access & SBX_ACCESS_EXEC) || (v->prot & PROT_EXEC);
 }
 
+/*
+ * file_absent - an allowed access to file page @addr of @v faulted: a
+ * platform that maps file pages only up to the end of the file (kvm: the
+ * host cannot back guest pages past it) left it out.  Still past the end:
+ * SIGBUS, as Linux.  The file has grown since: map the pages now.
+ */
+static int file_absent(struct mm *mm, struct vma *v, uint64_t addr,
+		       int *si_code)
+{
+	uint64_t lo = PAGE_DOWN(addr), end = file_end(v);
+	struct vma n = *v;
+
+	if (lo >= end) {
+		*si_code = BUS_ADRERR;
+		return -ENXIO;
+	}
+	n.foff += lo - v->start;
+	n.start = lo;
+	n.end = end;
+	if (be_map_vma(mm, &n, lo)) {
+		*si_code = SEGV_ACCERR;
+		return -EFAULT;
+	}
+	return 0;
+}
+
 int mm_fault(struct mm *mm, uint64_t addr, unsigned access, int *si_code)
 {
 	struct vma *v;
@@ -1202,6 +1233,14 @@ int mm_fault(struct mm *mm, uint64_t addr, unsigned access, int *si_code)
 		/* likewise for private file pages (a read past the end of
 		 * the file is a SIGBUS the platform reports itself) */
 		r = file_fault(mm, v, addr, si_code);
+		goto out;
+	}
+	if (v && (v->flags & VMA_FILE) && !in_memfile(v) && access &&
+	    allowed(v, access)) {
+		/* an access the VMA allows, on a file page the platform did
+		 * not map: past the end of the file when mapped (kvm maps only
+		 * up to it) */
+		r = file_absent(mm, v, addr, si_code);
 		goto out;
 	}
 	if (v && access && !(v->flags & VMA_COW) && allowed(v, access)) {

@@ -44,6 +44,9 @@
 				     @off) by a write: from then on it is
 				     private anonymous memory, as Linux's
 				     copy-on-write file pages */
+#define VMA_NOWRITE	(1u << 6) /* MAP_SHARED of a file not opened for
+				     writing: mprotect(PROT_WRITE) is EACCES
+				     (host files: see mfile.writable) */
 
 struct mfile;
 
@@ -135,11 +138,12 @@ int mm_map_anon(struct mm *mm, uint64_t addr, uint64_t len, int prot,
 /*
  * mm_map_shared - map memory-file pages [@off, @off+@len) as MAP_SHARED
  * (a tmpfs file's own pages); the caller has taken a reference on them
- * (memfile_share), which the VMA now owns.  Return: 0 or -errno (the
- * reference is still the caller's).
+ * (memfile_share), which the VMA now owns.  @maywrite: the file is open
+ * for writing (else PROT_WRITE can never be added).  Return: 0 or -errno
+ * (the reference is still the caller's).
  */
 int mm_map_shared(struct mm *mm, uint64_t addr, uint64_t len, int prot,
-		  uint64_t off);
+		  uint64_t off, bool maywrite);
 /*
  * mm_map_special - map the core-owned memory-file range at @off (read-only
  * kinds of pages such as [vvar]); the VMA never owns or frees it, and the

@@ -16,7 +16,15 @@
  * place (first fit); the page tables point at the window's guest-physical
  * pages.  Slots are never removed or moved: the window's host mappings
  * change under them and KVM's MMU notifier follows, so the number of
- * memory slots stays fixed whatever the program maps.  Each VM also has
+ * memory slots stays fixed whatever the program maps.  A guest access to a
+ * window page the file does not cover (past its end) makes KVM_RUN fail
+ * with EFAULT and no address (this host's KVM gives no memory-fault exit),
+ * so the page tables map file pages only up to the end of the file: the
+ * guest takes an ordinary page fault past it, which the core turns into
+ * SIGBUS (or maps the pages, when the file has grown since).  A file that
+ * shrinks under a mapping is found on that EFAULT: each mapping's file
+ * (the plugin keeps a duplicate fd) is measured again, pages now past its
+ * end leave the page tables, and the vCPU runs on into the page fault.  Each VM also has
  * private memory (kvm_abi.h) for the stub pages, GDT, IDT, page tables and
  * one area per vCPU (TSS and kernel stack), mapped above user_max and
  * supervisor-only except the read-only user stub page.  All set-up is done from the host (SREGS,
@@ -207,9 +215,11 @@ struct sbx_ctx {
  * never taken on the switch_to path).  Page tables and slots are edited
  * only by the address-space ops, which the core serialises.
  */
-/* One donated-file mapping: guest [va, va+len) is window [w, w+len). */
+/* One donated-file mapping: guest [va, va+len) is window [w, w+len),
+ * bytes [off, off+len) of the file @fd (the plugin's duplicate). */
 struct kvm_fmap {
-	uint64_t va, len, w;
+	uint64_t va, len, w, off;
+	int fd;
 };
 
 struct sbx_as {
@@ -223,6 +233,9 @@ struct sbx_as {
 	uint8_t *wslots;	/* window chunks added as slots */
 	struct kvm_fmap *fm;	/* file mappings, sorted by va */
 	size_t nfm, capfm;
+	/* file mappings and their page tables: the as ops (serialised by
+	 * the core) and a vCPU finding a shrunk file (kvm_file_shrunk) */
+	pthread_mutex_t fm_lock;
 	uint64_t zap_lo, zap_hi; /* guest-physical range to drop (kvm_zap) */
 	pthread_mutex_t ctx_lock;
 	int nvcpus;		/* vCPUs made (ids 0..nvcpus-1) */
@@ -1177,6 +1190,9 @@ static int kvm_seccomp_rules(struct sbx_platform *p, void *scmp_ctx)
 		SCMP_SYS(mmap),	       SCMP_SYS(munmap),
 		SCMP_SYS(madvise),
 		SCMP_SYS(close),       SCMP_SYS(tgkill),
+		/* donated files: the plugin's duplicates, measured */
+		SCMP_SYS(fcntl),       SCMP_SYS(fstat),
+		SCMP_SYS(mprotect),
 		SCMP_SYS(getpid),      SCMP_SYS(gettid),
 		SCMP_SYS(rt_sigprocmask), SCMP_SYS(rt_sigtimedwait),
 	};
@@ -1225,6 +1241,7 @@ static int kvm_as_create(struct sbx_platform *p, struct sbx_as **out)
 		return -ENOMEM;
 	as->p = p;
 	pthread_mutex_init(&as->ctx_lock, NULL);
+	pthread_mutex_init(&as->fm_lock, NULL);
 	as->slots = calloc(p->nchunks, 1);
 	if (!as->slots) {
 		err = -ENOMEM;
@@ -1259,6 +1276,7 @@ out_vm:
 out_free:
 	free(as->slots);
 	pthread_mutex_destroy(&as->ctx_lock);
+	pthread_mutex_destroy(&as->fm_lock);
 	free(as);
 	return err;
 }
@@ -1393,17 +1411,21 @@ static void kvm_fm_cut(struct sbx_as *as, uint64_t va, uint64_t len)
 		}
 		kvm_win_release(as, f->w + (s - f->va), e - s);
 		if (s == f->va && e == fe) {
+			close(f->fd);
 			memmove(f, f + 1, (as->nfm - i - 1) * sizeof(*f));
 			as->nfm--;
 			continue;
 		}
 		if (s > f->va && e < fe) {
-			/* the middle: keep both ends */
+			/* the middle: keep both ends (each with an fd; without
+			 * one the tail is only never re-measured) */
 			memmove(f + 1, f, (as->nfm - i) * sizeof(*f));
 			as->nfm++;
 			f[1].va = e;
 			f[1].w = f->w + (e - f->va);
+			f[1].off = f->off + (e - f->va);
 			f[1].len = fe - e;
+			f[1].fd = fcntl(f->fd, F_DUPFD_CLOEXEC, 0);
 			f->len = s - f->va;
 			i += 2;
 			continue;
@@ -1411,6 +1433,7 @@ static void kvm_fm_cut(struct sbx_as *as, uint64_t va, uint64_t len)
 		if (s == f->va) {
 			/* the head goes */
 			f->w += e - f->va;
+			f->off += e - f->va;
 			f->va = e;
 			f->len = fe - e;
 		} else {
@@ -1421,17 +1444,58 @@ static void kvm_fm_cut(struct sbx_as *as, uint64_t va, uint64_t len)
 	}
 }
 
-/* kvm_fm_insert - record guest [@va, +@len) -> window @w (room reserved) */
+/* kvm_fm_insert - record guest [@va, +@len) -> window @w, file @fd at
+ * @off (the plugin's own fd, now the entry's); room reserved */
 static void kvm_fm_insert(struct sbx_as *as, uint64_t va, uint64_t len,
-			  uint64_t w)
+			  uint64_t w, uint64_t off, int fd)
 {
 	size_t i = 0;
 
 	while (i < as->nfm && as->fm[i].va < va)
 		i++;
 	memmove(&as->fm[i + 1], &as->fm[i], (as->nfm - i) * sizeof(as->fm[0]));
-	as->fm[i] = (struct kvm_fmap){ va, len, w };
+	as->fm[i] = (struct kvm_fmap){ va, len, w, off, fd };
 	as->nfm++;
+}
+
+/* kvm_file_mapped - how many bytes from @off of file @fd lie before its
+ * end (page rounded), at most @len */
+static uint64_t kvm_file_mapped(int fd, uint64_t off, uint64_t len)
+{
+	struct stat st;
+	uint64_t eof;
+
+	if (fd < 0 || fstat(fd, &st))
+		return len; /* unknown: as mapped */
+	eof = ((uint64_t)st.st_size + KVM_PAGE - 1) & ~(KVM_PAGE - 1);
+	if (eof <= off)
+		return 0;
+	return eof - off < len ? eof - off : len;
+}
+
+/*
+ * kvm_file_shrunk - KVM_RUN failed with EFAULT: if a mapped file has
+ * shrunk, take its pages past the new end out of the page tables (the
+ * vCPU then page-faults there, and the core sends SIGBUS).  Return: true
+ * if any were, so that running again makes progress.
+ */
+static bool kvm_file_shrunk(struct sbx_as *as)
+{
+	bool any = false;
+
+	pthread_mutex_lock(&as->fm_lock);
+	for (size_t i = 0; i < as->nfm; i++) {
+		struct kvm_fmap *f = &as->fm[i];
+		uint64_t keep = kvm_file_mapped(f->fd, f->off, f->len);
+
+		if (keep < f->len) {
+			kvm_pt_map(as, f->va + keep, f->len - keep, 0, 0);
+			any = true;
+		}
+	}
+	kvm_zap_commit(as);
+	pthread_mutex_unlock(&as->fm_lock);
+	return any;
 }
 
 /*
@@ -1474,8 +1538,8 @@ static int kvm_map_file(struct sbx_as *as, uint64_t addr, uint64_t len,
 			int prot, int fd, uint64_t offset, uint32_t flags)
 {
 	struct sbx_platform *p = as->p;
-	uint64_t w;
-	int err, zerr;
+	uint64_t w, keep;
+	int err, zerr, dfd;
 
 	err = kvm_win_reserve(as);
 	if (err)
@@ -1486,23 +1550,32 @@ static int kvm_map_file(struct sbx_as *as, uint64_t addr, uint64_t len,
 	err = kvm_win_alloc(as, len, &w);
 	if (err)
 		return err;
+	dfd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+	if (dfd < 0)
+		return -errno;
 	if (mmap(as->win + w, len, PROT_READ | (prot & PROT_WRITE),
 		 MAP_FIXED | (flags == SBX_MAP_SHARED ? MAP_SHARED : MAP_PRIVATE),
 		 fd, (off_t)offset) == MAP_FAILED) {
 		err = -errno;
-		kvm_win_release(as, w, len);
-		return err;
+		goto out_release;
 	}
 	err = kvm_need_wchunks(as, w, len);
-	if (err) {
-		kvm_win_release(as, w, len);
-		return err;
-	}
-	err = kvm_pt_map(as, addr, len, p->win_gpa + w, kvm_pte_bits(prot));
+	if (err)
+		goto out_release;
+	/* pages past the end of the file stay out (see the file comment) */
+	keep = kvm_file_mapped(dfd, offset, len);
+	err = kvm_pt_map(as, addr, keep, p->win_gpa + w, kvm_pte_bits(prot));
+	if (!err && keep < len)
+		err = kvm_pt_map(as, addr + keep, len - keep, 0, 0);
 	zerr = kvm_zap_commit(as);
 	kvm_fm_cut(as, addr, len);
-	kvm_fm_insert(as, addr, len, w);
+	kvm_fm_insert(as, addr, len, w, offset, dfd);
 	return err ? err : zerr;
+
+out_release:
+	kvm_win_release(as, w, len);
+	close(dfd);
+	return err;
 }
 
 /*
@@ -1510,8 +1583,8 @@ static int kvm_map_file(struct sbx_as *as, uint64_t addr, uint64_t len,
  * returns only after kvm_zap_commit, so a removed or downgraded mapping is
  * gone from every vCPU's TLB when the core goes on (see kvm_zap).
  */
-static int kvm_as_map(struct sbx_as *as, uint64_t addr, uint64_t len,
-		      int prot, int fd, uint64_t offset, uint32_t flags)
+static int kvm_as_map_locked(struct sbx_as *as, uint64_t addr, uint64_t len,
+			     int prot, int fd, uint64_t offset, uint32_t flags)
 {
 	struct sbx_platform *p = as->p;
 	int err, zerr;
@@ -1539,7 +1612,7 @@ static int kvm_as_map(struct sbx_as *as, uint64_t addr, uint64_t len,
 	return err ? err : zerr;
 }
 
-static int kvm_as_unmap(struct sbx_as *as, uint64_t addr, uint64_t len)
+static int kvm_as_unmap_locked(struct sbx_as *as, uint64_t addr, uint64_t len)
 {
 	int err = kvm_check_range(as, addr, len), zerr;
 
@@ -1554,8 +1627,8 @@ static int kvm_as_unmap(struct sbx_as *as, uint64_t addr, uint64_t len)
 	return err ? err : zerr;
 }
 
-static int kvm_as_protect(struct sbx_as *as, uint64_t addr, uint64_t len,
-			  int prot)
+static int kvm_as_protect_locked(struct sbx_as *as, uint64_t addr,
+				 uint64_t len, int prot)
 {
 	int err = kvm_check_range(as, addr, len), zerr;
 
@@ -1577,6 +1650,38 @@ static int kvm_as_protect(struct sbx_as *as, uint64_t addr, uint64_t len,
 	return err ? err : zerr;
 }
 
+static int kvm_as_map(struct sbx_as *as, uint64_t addr, uint64_t len,
+		      int prot, int fd, uint64_t offset, uint32_t flags)
+{
+	int err;
+
+	pthread_mutex_lock(&as->fm_lock);
+	err = kvm_as_map_locked(as, addr, len, prot, fd, offset, flags);
+	pthread_mutex_unlock(&as->fm_lock);
+	return err;
+}
+
+static int kvm_as_unmap(struct sbx_as *as, uint64_t addr, uint64_t len)
+{
+	int err;
+
+	pthread_mutex_lock(&as->fm_lock);
+	err = kvm_as_unmap_locked(as, addr, len);
+	pthread_mutex_unlock(&as->fm_lock);
+	return err;
+}
+
+static int kvm_as_protect(struct sbx_as *as, uint64_t addr, uint64_t len,
+			  int prot)
+{
+	int err;
+
+	pthread_mutex_lock(&as->fm_lock);
+	err = kvm_as_protect_locked(as, addr, len, prot);
+	pthread_mutex_unlock(&as->fm_lock);
+	return err;
+}
+
 static void kvm_vcpu_free(struct sbx_ctx *ctx)
 {
 	munmap(ctx->run, ctx->as->p->run_size);
@@ -1596,8 +1701,11 @@ static void kvm_as_destroy(struct sbx_as *as)
 	}
 	close(as->vm);
 	munmap(as->priv, KVM_PRIV_SIZE);
+	for (size_t i = 0; i < as->nfm; i++)
+		close(as->fm[i].fd);
 	if (as->win)
 		munmap(as->win, as->p->win_size);
+	pthread_mutex_destroy(&as->fm_lock);
 	free(as->wslots);
 	free(as->fm);
 	free(as->slots);
@@ -2073,7 +2181,9 @@ static bool kvm_file_fault(struct sbx_ctx *ctx, struct sbx_regs *regs,
 	    gpa < as->p->win_gpa || gpa - as->p->win_gpa >= as->p->win_size ||
 	    !kvm_vcpu_user(ctx))
 		return false;
+	pthread_mutex_lock(&as->fm_lock);
 	va = kvm_fm_va(as, gpa - as->p->win_gpa);
+	pthread_mutex_unlock(&as->fm_lock);
 	if (!va)
 		return false;
 	kvm_get_regs(ctx, regs);
@@ -2119,12 +2229,21 @@ static int kvm_run_ctx(struct sbx_ctx *ctx, struct sbx_regs *regs,
 	kvm_put_regs(ctx, regs);
 	for (;;) {
 		if (ioctl(ctx->fd, KVM_RUN, 0) < 0) {
-			if (errno == EFAULT && kvm_file_fault(ctx, regs, exit))
-				return 0;
+			if (errno == EFAULT) {
+				/* a file page the host cannot back */
+				if (kvm_file_fault(ctx, regs, exit))
+					return 0;
+				if (kvm_file_shrunk(as))
+					continue;
+				errno = EFAULT;
+			}
 			if (errno != EINTR && errno != EAGAIN) {
 				err = -errno;
-				kvm_log(as->p, SBX_LOG_ERROR, "KVM_RUN: %s",
-					strerror(-err));
+				kvm_log(as->p, SBX_LOG_ERROR, "KVM_RUN: %s (exit %u, %#llx %#llx %#llx)",
+					strerror(-err), run->exit_reason,
+					(unsigned long long)((uint64_t *)&run->hw)[0],
+					(unsigned long long)((uint64_t *)&run->hw)[1],
+					(unsigned long long)((uint64_t *)&run->hw)[2]);
 				ctx->dead = true;
 				return err;
 			}
