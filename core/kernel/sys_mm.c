@@ -27,18 +27,8 @@
 	 MAP_POPULATE | MAP_NONBLOCK | MAP_STACK | MAP_HUGETLB | MAP_SYNC | \
 	 MAP_FIXED_NOREPLACE | (0x3fu << 26) /* huge page size bits */)
 
-/* writable private file mappings up to this size are copied at mmap
- * instead of at their first write fault: ld.so's data segments, which it
- * writes at once (relocations, the bss tail) */
-#define FILE_COPY_NOW (256ULL << 10)
-
-/*
- * host_mfile - the mapping object of host-fd file @f whose view covers
- * @need bytes: the one the open file cached when it is long enough, else
- * a new one (then cached).  Return: 0 and *@out (a reference), or -errno.
- */
-static int host_mfile(struct task *t, struct file *f, uint64_t need,
-		      struct mfile **out)
+int file_mfile(struct fs_context *fs, struct file *f, uint64_t need,
+	       struct mfile **out)
 {
 	int hfl = fcntl(f->host_fd, F_GETFL);
 	struct mfile *mf, *old;
@@ -67,7 +57,7 @@ static int host_mfile(struct task *t, struct file *f, uint64_t need,
 	path = malloc(PATH_MAX);
 	if (!path)
 		return -ENOMEM;
-	if (vfs_d_path(t->proc->fs, &f->path, path, PATH_MAX, &deleted) < 0)
+	if (vfs_d_path(fs, &f->path, path, PATH_MAX, &deleted) < 0)
 		path[0] = 0;
 	/* the whole file, so that later mmaps of it share the view */
 	if ((uint64_t)st.st_size > need)
@@ -188,7 +178,7 @@ static long mmap_file(struct task *t, const struct sbx_syscall_args *a)
 	if (host) {
 		struct mfile *mf = NULL;
 
-		r = host_mfile(t, f, off + len, &mf);
+		r = file_mfile(t->proc->fs, f, off + len, &mf);
 		if (r)
 			goto out;
 		r = mm_map_file(mm, addr, len, prot, mf, off, type != MAP_PRIVATE,
