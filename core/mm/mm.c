@@ -1101,12 +1101,14 @@ static int make_private(struct mm *mm, uint64_t lo, uint64_t hi)
  */
 static int copy_file_pages(struct mm *mm, uint64_t lo, uint64_t hi)
 {
-	struct vma *v = mm_find_vma(mm, lo);
 	uint64_t len = hi - lo, fresh;
+	struct vma *v;
 	int r;
 
+	/* before finding the VMA: reserve may move the array */
 	if (reserve(mm, 2))
 		return -ENOMEM;
+	v = mm_find_vma(mm, lo);
 	r = alloc_after(mm, lo, len, &fresh);
 	if (r)
 		return r;
