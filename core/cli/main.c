@@ -284,6 +284,14 @@ int main(int argc, char **argv)
 	/* a closed pipe is the application's business: it gets EPIPE (and
 	 * its SIGPIPE) from the core, which must not die of it */
 	signal(SIGPIPE, SIG_IGN);
+	{
+		/* blocked in every thread and process to come: the sandbox's
+		 * init gets them (signal_forward_start) */
+		sigset_t set;
+
+		signal_host_set(&set);
+		pthread_sigmask(SIG_BLOCK, &set, NULL);
+	}
 	if (parse_args(argc, argv, &o))
 		return EXIT_SBX;
 	if (o.config)

@@ -36,6 +36,7 @@ static const int core_calls[] = {
 	SCMP_SYS(set_robust_list), SCMP_SYS(rseq), SCMP_SYS(madvise),
 	/* signals within the core */
 	SCMP_SYS(rt_sigaction), SCMP_SYS(rt_sigprocmask), SCMP_SYS(rt_sigreturn),
+	SCMP_SYS(rt_sigtimedwait), /* the forwarder of sbxrun's signals */
 	SCMP_SYS(tgkill), SCMP_SYS(sigaltstack),
 	/* unnamed unix socket pairs (no path, no address) */
 	SCMP_SYS(socketpair), SCMP_SYS(shutdown), SCMP_SYS(getsockopt),

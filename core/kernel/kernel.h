@@ -8,6 +8,7 @@
 #define SBX_KERNEL_KERNEL_H
 
 #include <pthread.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -86,6 +87,9 @@ struct process {
 	struct task *task;	/* the first live task (the last one, once a zombie) */
 	struct task *threads;	/* every live task, linked by next_thread */
 	int nthreads;
+	/* threads off the list still destroying their contexts: the
+	 * address space outlives them (task_exit and exec wait) */
+	int leaving;
 	enum proc_state state;
 	int exit_signal;	/* sent to the parent at exit (clone's CSIGNAL) */
 	bool vfork_done;	/* a vfork parent may go on */
@@ -291,6 +295,14 @@ void pidfd_process_release(struct process *p);
  * kernel); lock held.  Wakes the target. */
 int signal_send_locked(struct process *p, int sig, const struct k_siginfo *info);
 void signal_send(struct process *p, int sig, const struct k_siginfo *info);
+/* signal_host_set - the signals sbxrun forwards (blocked at start-up);
+ * signal_forward_start - the thread that forwards them to init. */
+void signal_host_set(sigset_t *set);
+void signal_forward_start(struct kernel *k);
+/* signal_from_host - a signal sbxrun received (Ctrl-C, kill): to init,
+ * which, unlike for signals from inside, cannot ignore its default action
+ * (as signals from a parent pid namespace) unless it set SIG_IGN. */
+void signal_from_host(struct kernel *k, int sig);
 /* signal_force - a synchronous fault: unblock and un-ignore @sig first. */
 void signal_force(struct task *t, int sig, const struct k_siginfo *info);
 /* signal_dequeue - take the lowest pending signal of @t in @set (lock

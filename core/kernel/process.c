@@ -192,6 +192,9 @@ void task_exit(struct task *t)
 		mm_copy_out(&p->mm, t->clear_child_tid, &zero, sizeof(zero));
 	}
 	pthread_mutex_lock(&k->lock);
+	/* the platform frees the address space only after every context */
+	while (p->leaving)
+		pthread_cond_wait(&k->changed, &k->lock);
 	ctx = t->ctx;
 	t->ctx = NULL; /* no more interrupts */
 	task_cputime_retire(t);
@@ -257,7 +260,11 @@ static void kick(struct process *p)
  * the last (then nobody would make the process a zombie, and its waiters
  * would wait for ever).  A thread of several clears and wakes its tid word
  * (pthread_join) first, while it still counts, so no other thread can be
- * the last and free the mm under it.
+ * the last and free the mm under it.  Off the list it still destroys its
+ * context, counted in p->leaving: the last thread's task_exit and exec's
+ * de_thread wait for that, since the platform's address space must outlive
+ * all its contexts (ptrace reaps the stub's threads; a racing as_destroy
+ * freed the address space under ctx_destroy).
  */
 void task_finish(struct task *t)
 {
@@ -283,6 +290,7 @@ void task_finish(struct task *t)
 	t->ctx = NULL;
 	task_cputime_retire(t);
 	thread_remove(p, t);
+	p->leaving++;
 	k->ntasks--;
 	pthread_cond_broadcast(&k->changed);
 	pthread_mutex_unlock(&k->lock);
@@ -290,6 +298,11 @@ void task_finish(struct task *t)
 		k->pops->ctx_destroy(ctx);
 	signal_task_release(t);
 	free(t);
+	/* now the last thread (or exec) may destroy the address space */
+	pthread_mutex_lock(&k->lock);
+	p->leaving--;
+	pthread_cond_broadcast(&k->changed);
+	pthread_mutex_unlock(&k->lock);
 }
 
 void process_kill_locked(struct process *p, int status)

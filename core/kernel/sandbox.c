@@ -137,6 +137,7 @@ int sandbox_run(struct kernel *k, struct file *prog, const char *execfn,
 		goto out_as;
 	}
 	process_register(k, p);
+	signal_forward_start(k);
 	task_run(t);
 	task_finish(t);
 	/* init's other threads may outlive its first one */

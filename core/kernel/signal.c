@@ -265,6 +265,65 @@ void signal_send(struct process *p, int sig, const struct k_siginfo *info)
 	pthread_mutex_unlock(&p->k->lock);
 }
 
+/*
+ * Signals sent to sbxrun (a terminal's Ctrl-C, kill from a supervisor) go
+ * to the sandbox's init.  sbxrun blocks them in every thread from the
+ * start (so the gofer, stubs and helpers it forks do not die of a
+ * terminal's Ctrl-C either) and one thread takes them with sigwaitinfo.
+ * SIGUSR2 is not forwarded: platforms use it to interrupt contexts.
+ */
+static const int host_sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1,
+				 SIGWINCH };
+
+void signal_host_set(sigset_t *set)
+{
+	sigemptyset(set);
+	for (size_t i = 0; i < sizeof(host_sigs) / sizeof(host_sigs[0]); i++)
+		sigaddset(set, host_sigs[i]);
+}
+
+static void *forward_signals(void *arg)
+{
+	sigset_t set;
+	siginfo_t si;
+
+	signal_host_set(&set);
+	for (;;) {
+		int sig = sigwaitinfo(&set, &si);
+
+		if (sig > 0)
+			signal_from_host(arg, sig);
+	}
+	return NULL;
+}
+
+void signal_forward_start(struct kernel *k)
+{
+	pthread_attr_t attr;
+	pthread_t th;
+
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	if (pthread_create(&th, &attr, forward_signals, k))
+		sbx_warn("cannot forward sbxrun's signals to the sandbox");
+	pthread_attr_destroy(&attr);
+}
+
+void signal_from_host(struct kernel *k, int sig)
+{
+	/* si_pid 0: from outside the sandbox, as from a parent pid ns */
+	struct k_siginfo info = { .signo = sig, .code = SI_USER };
+	struct process *p;
+
+	pthread_mutex_lock(&k->lock);
+	p = k->init;
+	if (p && p->state == PROC_LIVE && signal_send_locked(p, sig, &info) == 0)
+		for (struct task *t = p->threads; t; t = t->next_thread)
+			if (t->pending & BIT(sig))
+				t->forced |= BIT(sig); /* init may not ignore it */
+	pthread_mutex_unlock(&k->lock);
+}
+
 void signal_force(struct task *t, int sig, const struct k_siginfo *info)
 {
 	struct process *p = t->proc;

@@ -262,7 +262,7 @@ static long do_execve(struct task *t, const struct vfs_path *start,
 		}
 	}
 	pthread_cond_broadcast(&k->changed);
-	while (p->nthreads > 1)
+	while (p->nthreads > 1 || p->leaving)
 		pthread_cond_wait(&k->changed, &k->lock);
 	pthread_mutex_unlock(&k->lock);
 

@@ -78,6 +78,20 @@ int file_mfile(struct fs_context *fs, struct file *f, uint64_t need,
 }
 
 /*
+ * mmap_place - MAP_FIXED_NOREPLACE wins over MAP_FIXED, as in Linux's
+ * do_mmap; without either the address is a hint.  The mm chooses and maps
+ * under one lock hold (threads mapping at once get distinct ranges).
+ */
+static enum mm_place mmap_place(int flags)
+{
+	if (flags & MAP_FIXED_NOREPLACE)
+		return MM_PLACE_NOREPLACE;
+	if (flags & MAP_FIXED)
+		return MM_PLACE_FIXED;
+	return MM_PLACE_HINT;
+}
+
+/*
  * mmap_file - file mappings.  Host files (the gofer's donated fds) are
  * mapped for real: the platform maps the host fd, MAP_SHARED coherent with
  * write() and other mappings, MAP_PRIVATE copy-on-write into the memory
@@ -167,12 +181,10 @@ static long mmap_file(struct task *t, const struct sbx_syscall_args *a)
 		r = -EPERM;
 		if (addr < mm->user_min)
 			goto out;
+		/* early for errno order; mapping checks again, locked */
 		r = -EEXIST;
-		if (!(flags & MAP_FIXED) && !mm_range_free(mm, addr, len))
-			goto out;
-	} else {
-		r = mm_get_unmapped(mm, addr, len, &addr);
-		if (r)
+		if (mmap_place(flags) == MM_PLACE_NOREPLACE &&
+		    !mm_range_free(mm, addr, len))
 			goto out;
 	}
 	if (host) {
@@ -181,9 +193,12 @@ static long mmap_file(struct task *t, const struct sbx_syscall_args *a)
 		r = file_mfile(t->proc->fs, f, off + len, &mf);
 		if (r)
 			goto out;
-		r = mm_map_file(mm, addr, len, prot, mf, off, type != MAP_PRIVATE,
-				type == MAP_PRIVATE && (prot & PROT_WRITE) &&
-				len <= FILE_COPY_NOW);
+		r = mm_map_file_placed(mm, &addr, len, prot, mf, off,
+				       type != MAP_PRIVATE,
+				       type == MAP_PRIVATE &&
+					       (prot & PROT_WRITE) &&
+					       len <= FILE_COPY_NOW,
+				       mmap_place(flags));
 		mfile_put(mf);
 		r = r ? r : (long)addr;
 		goto out;
@@ -194,14 +209,16 @@ static long mmap_file(struct task *t, const struct sbx_syscall_args *a)
 		r = tmpfs_map_pages(tnode, off, len, &moff);
 		if (r)
 			goto out;
-		r = mm_map_shared(mm, addr, len, prot, moff,
-				  (f->flags & O_ACCMODE) == O_RDWR);
+		r = mm_map_shared_placed(mm, &addr, len, prot, moff,
+					 (f->flags & O_ACCMODE) == O_RDWR,
+					 mmap_place(flags));
 		if (r)
 			memfile_unref(moff, len);
 		r = r ? r : (long)addr;
 		goto out;
 	}
-	r = mm_map_anon(mm, addr, len, PROT_READ | PROT_WRITE, 0);
+	r = mm_map_anon_placed(mm, &addr, len, PROT_READ | PROT_WRITE, 0,
+			       mmap_place(flags));
 	if (r)
 		goto out;
 	buf = malloc(1 << 20);
@@ -273,18 +290,12 @@ static long do_mmap(struct task *t, const struct sbx_syscall_args *a)
 			return -ENOMEM;
 		if (addr < mm->user_min)
 			return -EPERM; /* below mmap_min_addr */
-		if (!(flags & MAP_FIXED) && !mm_range_free(mm, addr, len))
-			return -EEXIST;
-	} else {
-		r = mm_get_unmapped(mm, addr, len, &addr);
-		if (r)
-			return r;
 	}
 	if (type != MAP_PRIVATE)
 		vflags |= VMA_SHARED;
 	if (flags & MAP_GROWSDOWN)
 		vflags |= VMA_GROWSDOWN;
-	r = mm_map_anon(mm, addr, len, prot, vflags);
+	r = mm_map_anon_placed(mm, &addr, len, prot, vflags, mmap_place(flags));
 	return r ? r : (long)addr;
 }
 

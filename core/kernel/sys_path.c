@@ -107,14 +107,21 @@ static long do_open(struct task *t, int dirfd, uint64_t upath, int flags,
 	struct file *f;
 	long r;
 
-	if ((flags & O_TMPFILE) == O_TMPFILE)
-		return -EOPNOTSUPP; /* not yet */
+	if ((flags & O_TMPFILE) == O_TMPFILE &&
+	    ((flags & O_ACCMODE) == O_RDONLY || (flags & O_PATH)))
+		return -EINVAL; /* an unnamed file must be writable */
+	/* (glibc's __O_TMPFILE includes O_DIRECTORY: test the bit itself) */
+	if ((flags & 020000000) && (flags & O_TMPFILE) != O_TMPFILE)
+		return -EINVAL; /* the tmpfile bit without O_DIRECTORY */
 	if (flags & O_PATH)
 		flags &= O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
 	r = get_path(t, dirfd, upath, false, &u);
 	if (r)
 		return r;
-	r = vfs_open(fsx(t), start_of(&u), u.s, flags, mode, wflags, &f);
+	if ((flags & O_TMPFILE) == O_TMPFILE)
+		r = vfs_open_tmpfile(fsx(t), start_of(&u), u.s, flags, mode, &f);
+	else
+		r = vfs_open(fsx(t), start_of(&u), u.s, flags, mode, wflags, &f);
 	if (!r && f->ops == &fifo_file_ops) {
 		/* the rendezvous may sleep: drop the path's references first */
 		put_path(&u);
@@ -163,7 +170,7 @@ long sys_openat2(struct task *t, const struct sbx_syscall_args *a)
 	if (mm_copy_in(&t->proc->mm, &how, a->a[2], sizeof(how)))
 		return -EFAULT;
 	if ((how.flags & ~(uint64_t)OPEN_VALID) || how.mode & ~07777ULL ||
-	    (!(how.flags & (O_CREAT | __O_TMPFILE)) && how.mode))
+	    (!(how.flags & (O_CREAT | 020000000)) && how.mode))
 		return -EINVAL;
 	if (how.resolve & ~(uint64_t)(RESOLVE_NO_XDEV | RESOLVE_NO_MAGICLINKS |
 				      RESOLVE_NO_SYMLINKS | RESOLVE_BENEATH |
@@ -609,15 +616,16 @@ static long link_at(struct task *t, int ofd, uint64_t op, int nfd, uint64_t np,
 
 	if (flags & ~(AT_SYMLINK_FOLLOW | AT_EMPTY_PATH))
 		return -EINVAL;
-	if (flags & AT_EMPTY_PATH)
+	if ((flags & AT_EMPTY_PATH) && t->proc->uid != 0)
 		return -ENOENT; /* needs CAP_DAC_READ_SEARCH */
-	r = get_path(t, ofd, op, false, &o);
+	r = get_path(t, ofd, op, flags & AT_EMPTY_PATH, &o);
 	if (r)
 		return r;
 	r = get_path(t, nfd, np, false, &n);
 	if (!r) {
 		r = vfs_link(fsx(t), start_of(&o), o.s, start_of(&n), n.s,
-			     flags & AT_SYMLINK_FOLLOW ? WALK_FOLLOW : 0);
+			     (flags & AT_SYMLINK_FOLLOW ? WALK_FOLLOW : 0) |
+			     (flags & AT_EMPTY_PATH ? WALK_EMPTY : 0));
 		put_path(&n);
 	}
 	put_path(&o);

@@ -138,7 +138,8 @@ static long new_thread(struct task *t, uint64_t flags, uint64_t stack,
 	pthread_mutex_lock(&k->lock);
 	/* the platform's contexts per address space (kvm: vCPUs per VM) */
 	if ((k->cfg->limits.pids && k->ntasks >= (int)k->cfg->limits.pids) ||
-	    (k->pinfo.max_threads && p->nthreads >= (int)k->pinfo.max_threads)) {
+	    (k->pinfo.max_threads &&
+	     p->nthreads + p->leaving >= (int)k->pinfo.max_threads)) {
 		pthread_mutex_unlock(&k->lock);
 		free(nt);
 		return -EAGAIN;

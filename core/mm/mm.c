@@ -553,19 +553,6 @@ static int map_anon(struct mm *mm, uint64_t addr, uint64_t len, int prot,
 	return r;
 }
 
-int mm_map_shared(struct mm *mm, uint64_t addr, uint64_t len, int prot,
-		  uint64_t off, bool maywrite)
-{
-	struct vma v = { addr, addr + len, prot,
-			 VMA_SHARED | (maywrite ? 0 : VMA_NOWRITE), off };
-	int r;
-
-	pthread_mutex_lock(&mm->lock);
-	r = map_vma(mm, &v);
-	pthread_mutex_unlock(&mm->lock);
-	return r;
-}
-
 int mm_map_anon(struct mm *mm, uint64_t addr, uint64_t len, int prot,
 		unsigned vflags)
 {
@@ -575,6 +562,56 @@ int mm_map_anon(struct mm *mm, uint64_t addr, uint64_t len, int prot,
 	r = map_anon(mm, addr, len, prot, vflags);
 	pthread_mutex_unlock(&mm->lock);
 	return r;
+}
+
+/* place - choose where a mapping of @len goes (lock held). */
+static int place(struct mm *mm, uint64_t *addr, uint64_t len,
+		 enum mm_place how)
+{
+	if (how == MM_PLACE_FIXED)
+		return 0;
+	if (how == MM_PLACE_NOREPLACE)
+		return range_free(mm, *addr, len) ? 0 : -EEXIST;
+	return get_unmapped(mm, *addr, len, addr);
+}
+
+int mm_map_anon_placed(struct mm *mm, uint64_t *addr, uint64_t len, int prot,
+		       unsigned vflags, enum mm_place how)
+{
+	int r;
+
+	pthread_mutex_lock(&mm->lock);
+	r = place(mm, addr, len, how);
+	if (!r)
+		r = map_anon(mm, *addr, len, prot, vflags);
+	pthread_mutex_unlock(&mm->lock);
+	return r;
+}
+
+int mm_map_shared_placed(struct mm *mm, uint64_t *addr, uint64_t len,
+			 int prot, uint64_t off, bool maywrite,
+			 enum mm_place how)
+{
+	struct vma v = { 0, 0, prot, VMA_SHARED | (maywrite ? 0 : VMA_NOWRITE),
+			 off };
+	int r;
+
+	pthread_mutex_lock(&mm->lock);
+	r = place(mm, addr, len, how);
+	if (!r) {
+		v.start = *addr;
+		v.end = *addr + len;
+		r = map_vma(mm, &v);
+	}
+	pthread_mutex_unlock(&mm->lock);
+	return r;
+}
+
+int mm_map_shared(struct mm *mm, uint64_t addr, uint64_t len, int prot,
+		  uint64_t off, bool maywrite)
+{
+	return mm_map_shared_placed(mm, &addr, len, prot, off, maywrite,
+				    MM_PLACE_FIXED);
 }
 
 int mm_map_special(struct mm *mm, uint64_t addr, uint64_t len, int prot,
@@ -604,14 +641,20 @@ static uint64_t file_end(const struct vma *v)
 						   : v->start + (eof - v->foff);
 }
 
-int mm_map_file(struct mm *mm, uint64_t addr, uint64_t len, int prot,
-		struct mfile *mf, uint64_t foff, bool shared, bool copy_now)
+int mm_map_file_placed(struct mm *mm, uint64_t *addr, uint64_t len, int prot,
+		       struct mfile *mf, uint64_t foff, bool shared,
+		       bool copy_now, enum mm_place how)
 {
-	struct vma v = { addr, addr + len, prot,
-			 VMA_FILE | (shared ? VMA_SHARED : 0), 0, mf, foff };
+	struct vma v = { 0, 0, prot, VMA_FILE | (shared ? VMA_SHARED : 0), 0,
+			 mf, foff };
 	int r;
 
 	pthread_mutex_lock(&mm->lock);
+	r = place(mm, addr, len, how);
+	if (r)
+		goto out;
+	v.start = *addr;
+	v.end = *addr + len;
 	mfile_get(mf);
 	r = map_vma(mm, &v);
 	if (r) {
@@ -622,14 +665,21 @@ int mm_map_file(struct mm *mm, uint64_t addr, uint64_t len, int prot,
 		/* pages past the end of the file stay the file's (SIGBUS) */
 		uint64_t end = file_end(&v);
 
-		if (end > addr)
-			r = copy_file_pages(mm, addr, end);
+		if (end > v.start)
+			r = copy_file_pages(mm, v.start, end);
 		if (r)
-			unmap(mm, addr, len);
+			unmap(mm, v.start, len);
 	}
 out:
 	pthread_mutex_unlock(&mm->lock);
 	return r;
+}
+
+int mm_map_file(struct mm *mm, uint64_t addr, uint64_t len, int prot,
+		struct mfile *mf, uint64_t foff, bool shared, bool copy_now)
+{
+	return mm_map_file_placed(mm, &addr, len, prot, mf, foff, shared,
+				  copy_now, MM_PLACE_FIXED);
 }
 
 static int unmap(struct mm *mm, uint64_t addr, uint64_t len)
@@ -1233,7 +1283,9 @@ int mm_fault(struct mm *mm, uint64_t addr, unsigned access, int *si_code)
 	if (v && file_pages(v) && (v->prot & PROT_WRITE) &&
 	    (!access || (access & SBX_ACCESS_WRITE))) {
 		/* likewise for private file pages (a read past the end of
-		 * the file is a SIGBUS the platform reports itself) */
+		 * the file is a SIGBUS the platform reports itself; a write
+		 * past it is the SIGBUS file_fault gives, never the raced
+		 * retry below) */
 		r = file_fault(mm, v, addr, si_code);
 		goto out;
 	}
@@ -1245,10 +1297,15 @@ int mm_fault(struct mm *mm, uint64_t addr, unsigned access, int *si_code)
 		r = file_absent(mm, v, addr, si_code);
 		goto out;
 	}
-	if (v && access && !(v->flags & VMA_COW) && allowed(v, access)) {
+	if (v && !(v->flags & VMA_COW) &&
+	    (access ? allowed(v, access) :
+		      (v->prot & (PROT_READ | PROT_WRITE)) ==
+			      (PROT_READ | PROT_WRITE))) {
 		/* the VMA permits it: the fault raced another thread's
-		 * mprotect/mmap upgrading the mapping; retry (the task loop
-		 * bounds retries at one address) */
+		 * mprotect/mmap upgrading the mapping, or its copy-on-write
+		 * break of the same run; retry (the task loop bounds retries
+		 * at one address).  Access unknown (ptrace, data accesses):
+		 * no data access faults on a read-write VMA but a raced one */
 		r = 0;
 		goto out;
 	}

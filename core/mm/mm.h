@@ -144,6 +144,31 @@ int mm_map_anon(struct mm *mm, uint64_t addr, uint64_t len, int prot,
  */
 int mm_map_shared(struct mm *mm, uint64_t addr, uint64_t len, int prot,
 		  uint64_t off, bool maywrite);
+
+/* Where mm_map_*_placed put a mapping (mmap's MAP_FIXED family). */
+enum mm_place {
+	MM_PLACE_FIXED,	    /* at *addr, replacing what is there */
+	MM_PLACE_NOREPLACE, /* at *addr, -EEXIST if anything is there */
+	MM_PLACE_HINT,	    /* *addr if free, else as mm_get_unmapped */
+};
+
+/*
+ * mm_map_anon_placed / mm_map_shared_placed / mm_map_file_placed -
+ * mm_map_anon / mm_map_shared / mm_map_file for mmap(2): the range is
+ * chosen (@place, *@addr in, the address out) and mapped under one hold of
+ * the lock.  Two threads mapping at once must never be given the same free
+ * range: the second map would silently replace the first's memory (seen as
+ * one thread's TLS page turning into another's malloc page).
+ * Return: 0, -EEXIST (NOREPLACE), -ENOMEM, or as the unplaced call.
+ */
+int mm_map_anon_placed(struct mm *mm, uint64_t *addr, uint64_t len, int prot,
+		       unsigned vflags, enum mm_place place);
+int mm_map_shared_placed(struct mm *mm, uint64_t *addr, uint64_t len,
+			 int prot, uint64_t off, bool maywrite,
+			 enum mm_place place);
+int mm_map_file_placed(struct mm *mm, uint64_t *addr, uint64_t len, int prot,
+		       struct mfile *mf, uint64_t foff, bool shared,
+		       bool copy_now, enum mm_place place);
 /*
  * mm_map_special - map the core-owned memory-file range at @off (read-only
  * kinds of pages such as [vvar]); the VMA never owns or frees it, and the

@@ -696,9 +696,7 @@ static int t_link(struct sbx_fs_node *nn, struct sbx_fs_node *dn,
 		r = -EPERM;
 	else if (find(dir, name))
 		r = -EEXIST;
-	else if (n->nlink == 0)
-		r = -ENOENT;
-	else
+	else /* a file with no names left: the VFS allows only O_TMPFILE's */
 		r = add_ent(dir, name, n);
 	if (!r)
 		n->ctime = now_ns();

@@ -873,6 +873,55 @@ out_dir:
 	return r;
 }
 
+/*
+ * O_TMPFILE: the file is created under a unique hidden name and unlinked
+ * at once, so it is a provider's ordinary unlinked-but-open file; its
+ * dentry is dead but marked linkable, which is all linkat needs.  Only
+ * mounts whose files live in core memory (tmpfs, the overlay's upper
+ * layer) support it, as Linux's O_TMPFILE needs file-system support.
+ */
+int vfs_open_tmpfile(struct fs_context *fs, const struct vfs_path *start,
+		     const char *path, int flags, uint32_t mode,
+		     struct file **out)
+{
+	static unsigned long seq;
+	struct vfs_path dir;
+	char name[48];
+	struct file *f;
+	int r;
+
+	r = vfs_walk(fs, start, path, WALK_FOLLOW | WALK_DIRECTORY, &dir);
+	if (r)
+		return r;
+	if (dir.mnt->readonly)
+		r = -EROFS;
+	else if (strcmp(dir.mnt->type, "tmpfs") && strcmp(dir.mnt->type, "overlay"))
+		r = -EOPNOTSUPP;
+	vfs_path_put(&dir);
+	if (r)
+		return r;
+	snprintf(name, sizeof(name), ".sbx-tmpfile-%lu-%d",
+		 __atomic_add_fetch(&seq, 1, __ATOMIC_RELAXED), getpid());
+	/* the directory itself is the start of the two relative walks */
+	r = vfs_walk(fs, start, path, WALK_FOLLOW | WALK_DIRECTORY, &dir);
+	if (r)
+		return r;
+	r = vfs_open(fs, &dir, name, (flags & ~(O_TMPFILE | O_DIRECTORY)) |
+		     O_CREAT | O_EXCL | O_NOFOLLOW, mode, 0, &f);
+	if (!r) {
+		pthread_mutex_lock(&vfs_lock);
+		f->path.d->linkable = !(flags & O_EXCL);
+		pthread_mutex_unlock(&vfs_lock);
+		r = vfs_unlink(fs, &dir, name, 0);
+		if (r)
+			file_put(f);
+	}
+	vfs_path_put(&dir);
+	if (!r)
+		*out = f;
+	return r;
+}
+
 /* ---- files no path reaches ---- */
 
 /* the internal tmpfs of memfd_create's files: in no mount table (never
@@ -1168,6 +1217,15 @@ out_od:
 	return r;
 }
 
+/* no_names - the file at @p has no directory entry left (vfs_lock). */
+static bool no_names(const struct vfs_path *p)
+{
+	struct sbx_fs_attr a = { .size = sizeof(a) };
+
+	return !p->d->node || p->mnt->ops->getattr(p->d->node, &a) ||
+	       a.nlink == 0;
+}
+
 int vfs_link(struct fs_context *fs, const struct vfs_path *ostart,
 	     const char *opath, const struct vfs_path *nstart,
 	     const char *npath, unsigned wflags)
@@ -1189,6 +1247,8 @@ int vfs_link(struct fs_context *fs, const struct vfs_path *ostart,
 		r = r ? r : -EEXIST;
 	} else if (S_ISDIR(op.d->mode)) {
 		r = -EPERM;
+	} else if (op.d->dead && !op.d->linkable && no_names(&op)) {
+		r = -ENOENT; /* an unlinked file cannot come back */
 	} else if (op.mnt != nd.mnt) {
 		r = -EXDEV;
 	} else if (nd.mnt->readonly) {
@@ -1197,6 +1257,8 @@ int vfs_link(struct fs_context *fs, const struct vfs_path *ostart,
 		r = -EPERM;
 	} else {
 		r = nd.mnt->ops->link(op.d->node, nd.d->node, nlast);
+		if (!r)
+			op.d->linkable = false; /* as Linux clears I_LINKABLE */
 	}
 	if (np.d)
 		d_put_locked(np.d);

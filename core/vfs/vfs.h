@@ -66,6 +66,8 @@ struct dentry {
 	struct dentry *child, *next; /* children list, siblings */
 	struct vfs_mount *mounted;	  /* a mount on top of this dentry */
 	bool dead;		  /* unlinked or renamed away */
+	bool linkable;		  /* an O_TMPFILE file (not O_EXCL): linkat may
+				     give it a name although it is dead */
 };
 
 struct vfs_path {
@@ -221,6 +223,11 @@ int vfs_walk_parent(struct fs_context *fs, const struct vfs_path *start,
 int vfs_open(struct fs_context *fs, const struct vfs_path *start,
 	     const char *path, int flags, uint32_t mode, unsigned wflags,
 	     struct file **out);
+/* vfs_open_tmpfile - open(O_TMPFILE): an unnamed regular file in the
+ * directory @path (tmpfs-backed mounts only: EOPNOTSUPP elsewhere). */
+int vfs_open_tmpfile(struct fs_context *fs, const struct vfs_path *start,
+		     const char *path, int flags, uint32_t mode,
+		     struct file **out);
 /* vfs_open_path - open the already-resolved @p (execve, the ELF loader). */
 int vfs_open_path(const struct vfs_path *p, int flags, struct file **out);
 int vfs_stat(const struct vfs_path *p, struct k_stat *st);

@@ -18,10 +18,12 @@
  * called from any thread at any time.  Address-space operations on one
  * address space are serialised by the core (it holds the address space's
  * lock), and are called from the thread of a context of that address space
- * or, before any context exists, from the thread that called as_create.
- * A platform may require more (ptrace does: only the thread that called
- * as_create can act on that address space's stub); the core therefore
- * creates each address space on the task thread that will run it.
+ * or, before any context exists, from the thread that called as_create;
+ * as_destroy may come from any thread.  ptrace relies on this: a stub
+ * thread can be driven only by the core thread tracing it, so before the
+ * first context only the as_create thread can act on the stub; the core
+ * therefore creates each address space on the task thread that will run
+ * it.
  *
  * Errors: every int-returning op returns 0 (or a count) on success and a
  * negative errno on failure; details go to services->log.

@@ -12,17 +12,31 @@
  * From then on the tracer only ever points rip at ptrace_stub_syscall to
  * inject a system call: `syscall` runs it and the int3 after it traps back.
  * Application code never runs here: it runs with PTRACE_SYSEMU elsewhere.
+ *
+ * The leader thread, once the address space has contexts (stub threads of
+ * their own), is detached and parked at ptrace_stub_park: it sleeps in
+ * read() on the death pipe, whose only writers are the core's fds, so the
+ * read ends (0, EOF) exactly when the core process is gone, and the stub
+ * exits.  Nothing is ever written to the pipe: the buffer pointer (0) is
+ * never touched.  A core thread that needs the leader (to clone a stub
+ * thread, or for an address-space op of a thread without a context) seizes
+ * and interrupts it, injects, then points it back here and detaches.
  */
 
+#define SYS_read	0
 #define SYS_munmap	11
 #define SYS_exit_group	231
 #define USER_TOP	0x7ffffffff000
 #define STUB_PAGE	4096
 #define STUB_SIZE	8192	/* PTRACE_STUB_SIZE of ptrace.c */
+#define DEATHFD		1	/* PTRACE_STUB_DEATHFD of ptrace.c */
+#define EINTR		4
 
 	.section .rodata, "a"
-	.globl ptrace_stub_code, ptrace_stub_syscall, ptrace_stub_code_end
-	.hidden ptrace_stub_code, ptrace_stub_syscall, ptrace_stub_code_end
+	.globl ptrace_stub_code, ptrace_stub_syscall, ptrace_stub_park
+	.globl ptrace_stub_code_end
+	.hidden ptrace_stub_code, ptrace_stub_syscall, ptrace_stub_park
+	.hidden ptrace_stub_code_end
 
 ptrace_stub_code:
 .Lbase:
@@ -53,6 +67,22 @@ ptrace_stub_syscall:
 	syscall
 	int3
 	jmp .Lsyscall
+
+ptrace_stub_park:
+.Lpark:
+	/* read(DEATHFD, 0, 1): blocks until the core is gone */
+	mov $SYS_read, %eax
+	mov $DEATHFD, %edi
+	xor %esi, %esi
+	mov $1, %edx
+	syscall
+	cmp $-EINTR, %rax
+	je .Lpark
+	/* EOF (or anything unexpected): the stub has no core any more */
+	xor %edi, %edi
+	mov $SYS_exit_group, %eax
+	syscall
+	ud2
 
 .Lfail:
 	/* exit_group(PTRACE_START_MUNMAP of ptrace.c) */

@@ -298,6 +298,43 @@ else
 	show "$tmp/sbx.err"
 fi
 
+# signals sent to sbxrun go to the sandbox's init: a trap runs; an
+# unhandled SIGINT ends the sandbox with 128+2 (not ignored, as the
+# pid-namespace rule would for a signal from inside)
+# bg_sbx ARGV...: start ARGV in the sandbox in the background, wait for
+# "ready" on its stdout (10 s at most); the pid in $bgpid
+bg_sbx() {
+	: >"$tmp/bg.out"
+	"$sbxrun" --config "$config" $plat_opt -- "$@" </dev/null \
+		>"$tmp/bg.out" 2>&1 &
+	bgpid=$!
+	i=0
+	while ! grep -q ready "$tmp/bg.out" && [ $i -lt 100 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+}
+bg_sbx $bb sh -c 'trap "echo got TERM; exit 3" TERM; echo ready; sleep 30 & wait'
+kill -TERM "$bgpid"
+wait "$bgpid"
+st=$?
+if [ "$st" -eq 3 ] && grep -q '^got TERM' "$tmp/bg.out"; then
+	ok "SIGTERM to sbxrun reaches init's trap"
+else
+	not_ok "SIGTERM to sbxrun reaches init's trap" "status $st"
+	show "$tmp/bg.out"
+fi
+bg_sbx $bb sh -c 'echo ready; exec sleep 30'
+kill -INT "$bgpid"
+wait "$bgpid"
+st=$?
+if [ "$st" -eq 130 ]; then
+	ok "SIGINT to sbxrun ends an init that does not handle it: 130"
+else
+	not_ok "SIGINT to sbxrun ends an init that does not handle it: 130" "status $st"
+	show "$tmp/bg.out"
+fi
+
 "$sbxrun" --list-plugins >"$tmp/out" 2>&1
 st=$?
 if [ "$st" -eq 0 ] && grep -q '^ptrace  *platform' "$tmp/out"; then

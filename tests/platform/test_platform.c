@@ -1315,6 +1315,218 @@ START_TEST(test_platform_multi_ctx_faults)
 }
 END_TEST
 
+/*
+ * The thread that created the address space runs a context, another
+ * context starts beside it, then the creator destroys its context and its
+ * thread exits: the address space must live on (ptrace ties its stub to
+ * threads; the application's main thread may leave first).
+ */
+struct creator {
+	struct mt_worker *a;
+	int err;
+};
+
+static void *creator_run(void *arg)
+{
+	struct creator *c = arg;
+	struct sbx_ctx *ctx;
+	struct sbx_regs r;
+	struct sbx_exit e;
+	double t0;
+	int i;
+
+	c->err = H.ops->as_create(H.p, &AS);
+	if (c->err)
+		return NULL;
+	/* map_layout asserts; these are the same calls, checked here */
+	if ((c->err = H.ops->as_map(AS, CODE, CODE_LEN, PROT_READ | PROT_EXEC,
+				    H.memfd, CODE_OFF, SBX_MAP_SHARED)) ||
+	    (c->err = H.ops->as_map(AS, DATA, DATA_LEN, PROT_READ | PROT_WRITE,
+				    H.memfd, DATA_OFF, SBX_MAP_SHARED)) ||
+	    (c->err = H.ops->as_map(AS, RO, 0x1000, PROT_READ, H.memfd,
+				    RO_OFF, SBX_MAP_SHARED)) ||
+	    (c->err = H.ops->ctx_create(AS, &ctx)))
+		return NULL;
+	for (i = 0; i < 20 && !c->err; i++) {
+		harness_regs(&r, B(blob_syscall), DATA + 0x8000);
+		memset(&e, 0, sizeof(e));
+		e.size = sizeof(e);
+		c->err = H.ops->switch_to(ctx, &r, &e);
+		if (!c->err && (e.kind != SBX_EXIT_SYSCALL || r.orig_rax != 500))
+			c->err = -EPROTO;
+	}
+	/* a second context starts while this one exists (mt_run) */
+	memset(c->a, 0, sizeof(*c->a));
+	c->a->off = 0x600;
+	if (!c->err && pthread_create(&c->a->th, NULL, mt_run, c->a))
+		c->err = -EAGAIN;
+	t0 = now();
+	while (!c->err && atomic_load(&c->a->syscalls) < 100 && now() - t0 < 5)
+		usleep(500);
+	H.ops->ctx_destroy(ctx);
+	return NULL;
+}
+
+START_TEST(test_platform_multi_ctx_creator_leaves)
+{
+	struct sbx_platform_info info = { .size = sizeof(info) };
+	struct mt_worker a, b;
+	struct creator c = { &a, 0 };
+	pthread_t th;
+	int i;
+
+	ck_assert_int_eq(H.ops->describe(H.p, &info), 0);
+	if (!(info.flags & SBX_PLATFORM_MULTI_CTX)) {
+		fprintf(stderr, "# SKIP multi_ctx_creator_leaves: no MULTI_CTX\n");
+		return;
+	}
+	H.ops->ctx_destroy(CTX);
+	H.ops->as_destroy(AS);
+	CTX = NULL;
+	AS = NULL;
+	*data64(0x600) = 0;
+	*data64(0x608) = 0;
+	ck_assert_int_eq(pthread_create(&th, NULL, creator_run, &c), 0);
+	pthread_join(th, NULL);
+	ck_assert_msg(c.err == 0, "creator: %s", strerror(-c.err));
+	ck_assert_msg(atomic_load(&a.ready) == 1, "second context: %s",
+		      strerror(-a.err));
+
+	/* the creator is gone: A runs on, a new context joins it */
+	mt_progress(&a, 200);
+	mt_start(&b, 0x608, false);
+	mt_progress(&b, 100);
+	/* address-space ops from a thread without a context */
+	for (i = 0; i < 10; i++) {
+		pthread_mutex_lock(&mt_as_lock);
+		ck_assert_int_eq(H.ops->as_map(AS, NONE, 0x1000, PROT_READ,
+					       H.memfd, 0x30000,
+					       SBX_MAP_SHARED), 0);
+		ck_assert_int_eq(H.ops->as_unmap(AS, NONE, 0x1000), 0);
+		pthread_mutex_unlock(&mt_as_lock);
+	}
+	mt_progress(&a, 100);
+	mt_stop(&a);
+	mt_stop(&b);
+	/* teardown destroys AS from this thread, which did not create it */
+	ck_assert_int_eq(H.ops->ctx_create(AS, &CTX), 0);
+	{
+		struct sbx_regs r;
+
+		harness_regs(&r, B(blob_syscall), DATA + 0x8000);
+		run_syscall(&r, 500);
+	}
+}
+END_TEST
+
+/* kc_spin - a context of the killed core below: runs until it dies */
+static void *kc_spin(void *arg)
+{
+	struct sbx_as *as = arg;
+	struct sbx_ctx *ctx;
+	struct sbx_regs r;
+	struct sbx_exit e;
+
+	if (H.ops->ctx_create(as, &ctx))
+		_exit(5);
+	harness_regs(&r, B(blob_syscall), DATA + 0x8000);
+	for (;;) {
+		memset(&e, 0, sizeof(e));
+		e.size = sizeof(e);
+		if (H.ops->switch_to(ctx, &r, &e))
+			pause();
+	}
+	return NULL;
+}
+
+/* kc_leave - create a context on another thread and destroy it there */
+static void *kc_leave(void *arg)
+{
+	struct sbx_ctx *ctx;
+
+	if (H.ops->ctx_create(arg, &ctx))
+		_exit(6);
+	H.ops->ctx_destroy(ctx);
+	return NULL;
+}
+
+/*
+ * A core killed with SIGKILL leaves no stubs behind, with address spaces
+ * whose contexts run on several threads (one still running, the creator's
+ * gone) and one whose contexts are all gone.
+ */
+START_TEST(test_platform_multi_ctx_killed_core)
+{
+	struct sbx_platform_info info = { .size = sizeof(info) };
+	pid_t core, kids[16];
+	int pipefd[2], n = 0, i, status;
+	double t0;
+
+	ck_assert_int_eq(H.ops->describe(H.p, &info), 0);
+	if (!(info.flags & SBX_PLATFORM_MULTI_CTX)) {
+		fprintf(stderr, "# SKIP multi_ctx_killed_core: no MULTI_CTX\n");
+		return;
+	}
+	teardown();
+	ck_assert_int_eq(prctl(PR_SET_CHILD_SUBREAPER, 1), 0);
+	ck_assert_int_eq(pipe(pipefd), 0);
+	core = fork();
+	ck_assert_int_ge(core, 0);
+	if (core == 0) {
+		struct sbx_as *as[2];
+		struct sbx_ctx *ctx;
+		pthread_t th;
+
+		close(pipefd[0]);
+		if (harness_open(&H, plugin_path(), NULL))
+			_exit(1);
+		for (i = 0; i < 2; i++) {
+			if (H.ops->as_create(H.p, &as[i]) ||
+			    H.ops->as_map(as[i], CODE, CODE_LEN,
+					  PROT_READ | PROT_EXEC, H.memfd,
+					  CODE_OFF, SBX_MAP_SHARED) ||
+			    H.ops->as_map(as[i], DATA, DATA_LEN,
+					  PROT_READ | PROT_WRITE, H.memfd,
+					  DATA_OFF, SBX_MAP_SHARED) ||
+			    H.ops->ctx_create(as[i], &ctx))
+				_exit(2);
+			if (i == 0 && pthread_create(&th, NULL, kc_spin, as[i]))
+				_exit(3);
+			if (i == 1 && (pthread_create(&th, NULL, kc_leave, as[i]) ||
+				       pthread_join(th, NULL)))
+				_exit(3);
+			H.ops->ctx_destroy(ctx);
+		}
+		usleep(20000); /* kc_spin runs */
+		n = list_children(kids, 16);
+		if (write(pipefd[1], kids, n * sizeof(pid_t)) < 0)
+			_exit(4);
+		close(pipefd[1]);
+		kill(getpid(), SIGKILL);
+		_exit(4);
+	}
+	close(pipefd[1]);
+	while ((i = read(pipefd[0], (char *)kids + n, sizeof(kids) - n)) > 0)
+		n += i;
+	close(pipefd[0]);
+	n /= sizeof(pid_t);
+	fprintf(stderr, "# %d stub processes to watch\n", n);
+	ck_assert_int_eq(waitpid(core, &status, 0), core);
+	ck_assert_msg(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL,
+		      "core status %#x", status);
+	t0 = now();
+	for (i = 0; i < n; i++) {
+		pid_t r;
+
+		while ((r = waitpid(kids[i], &status, WNOHANG | __WALL)) == 0 &&
+		       now() - t0 < 1.0)
+			usleep(1000);
+		ck_assert_msg(r == kids[i] || (r < 0 && errno == ECHILD),
+			      "stub %d still alive after 1 s", kids[i]);
+	}
+}
+END_TEST
+
 /* ---- the suite ------------------------------------------------------------------- */
 
 /* Skip the whole suite (exit 77) if there is no plugin or no host support. */
@@ -1378,6 +1590,8 @@ Suite *sbx_test_suite(void)
 	tcase_add_test(tc, test_platform_multi_ctx);
 	tcase_add_test(tc, test_platform_multi_ctx_shootdown);
 	tcase_add_test(tc, test_platform_multi_ctx_faults);
+	tcase_add_test(tc, test_platform_multi_ctx_creator_leaves);
+	tcase_add_test(tc, test_platform_multi_ctx_killed_core);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -165,6 +165,53 @@ static void memory(void)
 	munmap(m, 4096);
 }
 
+static void tmpfile_(void)
+{
+	char name[64], proc[64], buf[8] = "";
+	struct stat st;
+	int fd;
+
+	snprintf(name, sizeof(name), "/dev/shm/sbx-tmpfile-%d", getpid());
+	SHOW("O_TMPFILE read-only", open("/dev/shm", O_TMPFILE | O_RDONLY, 0600));
+	SHOW("O_TMPFILE on a file", open("/proc/self/exe", O_TMPFILE | O_RDWR, 0600));
+	fd = open("/dev/shm", O_TMPFILE | O_RDWR, 0640);
+	printf("O_TMPFILE: %d\n", fd >= 0);
+	if (fd < 0)
+		return;
+	SHOW("write", write(fd, "data", 4));
+	fstat(fd, &st);
+	printf("nlink %lu mode %o size %lld\n", (unsigned long)st.st_nlink,
+	       st.st_mode & 07777, (long long)st.st_size);
+	SHOW("linkat AT_EMPTY_PATH", linkat(fd, "", AT_FDCWD, name, AT_EMPTY_PATH));
+	stat(name, &st);
+	printf("named: nlink %lu size %lld\n", (unsigned long)st.st_nlink,
+	       (long long)st.st_size);
+	int rfd = open(name, O_RDONLY);
+
+	SHOW("read through the name", read(rfd, buf, 4));
+	printf("%.4s\n", buf);
+	close(rfd);
+	unlink(name);
+	SHOW("linkat of it again after unlink",
+	     linkat(fd, "", AT_FDCWD, name, AT_EMPTY_PATH));
+	unlink(name);
+	close(fd);
+	fd = open("/dev/shm", O_TMPFILE | O_RDWR | O_EXCL, 0600);
+	SHOW("linkat of an O_EXCL tmpfile", linkat(fd, "", AT_FDCWD, name, AT_EMPTY_PATH));
+	close(fd);
+	fd = open("/dev/shm", O_TMPFILE | O_WRONLY, 0600);
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+	SHOW("linkat through /proc/self/fd", linkat(AT_FDCWD, proc, AT_FDCWD, name,
+						     AT_SYMLINK_FOLLOW));
+	unlink(name);
+	close(fd);
+	/* an ordinary file, once unlinked, cannot be linked back */
+	fd = open(name, O_CREAT | O_RDWR, 0600);
+	unlink(name);
+	SHOW("linkat of an unlinked file", linkat(fd, "", AT_FDCWD, name, AT_EMPTY_PATH));
+	close(fd);
+}
+
 static void process(void)
 {
 	struct cap_header h = { 0x12345678, 0 };
@@ -202,6 +249,7 @@ int main(void)
 	pwrite(fd, "0123456789abcdefghij", 20, 0);
 	copies(fd);
 	memory();
+	tmpfile_();
 	process();
 	close(fd);
 	unlink(path);

@@ -106,14 +106,18 @@ else
 	skip "failing workload" "no /bin/busybox"
 fi
 
-# 11-14: the micro suite (one run): figures, skips with reasons, outputs
+# 11-14: the micro suite (one run): figures, skips with reasons, outputs.
+# A config without a network plugin, so that something is missing (ptrace
+# lacked threads, then networking, when this was first written).
+printf 'platform:\n  plugin: ptrace\n' >"$tmp/nonet.yaml"
 "$bench" --suite micro --platforms ptrace --native --runs 1 --warmup 0 \
+	--config "$tmp/nonet.yaml" \
 	--json "$tmp/m.json" --chart "$tmp/m.svg" >"$tmp/table" 2>"$tmp/err"
 check "micro suite exits 0" test $? -eq 0
 check "micro suite: getppid measured in both columns with a ratio" \
 	grep -Eq '^getppid +ns +[0-9.]+ \[.*\] +[0-9.]+ \[.*\] [0-9.]+x' "$tmp/table"
-# whatever ptrace still lacks (threads, when this was written; networking
-# before that) shows up as a skip with the feature named
+# what the config lacks (networking: tcp_pingpong) shows up as a skip
+# with the feature named
 check "micro suite: a workload needing a missing feature is skipped with its reason" \
 	grep -Eq '[a-z_0-9]+ on ptrace: skipped: needs [a-z]' "$tmp/table"
 if command -v python3 >/dev/null 2>&1; then
