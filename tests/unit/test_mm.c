@@ -420,6 +420,12 @@ START_TEST(test_mm_file_vmas)
 	ck_assert_int_eq(mm_fault(&mm, BASE + 8 * P + 3 * P,
 				  SBX_ACCESS_WRITE, &code), -ENXIO);
 	ck_assert_int_eq(code, BUS_ADRERR);
+	/* access unknown (ptrace) on the read-write VMA: still the file's
+	 * SIGBUS, not a raced fault to retry */
+	code = 0;
+	ck_assert_int_eq(mm_fault(&mm, BASE + 8 * P + 2 * P, 0, &code),
+			 -ENXIO);
+	ck_assert_int_eq(code, BUS_ADRERR);
 	ck_assert_int_eq(ftruncate(fd, 4 * P), 0);
 	/* a write fault on a file page copies it */
 	ck_assert_int_eq(mm_fault(&mm, BASE + 8 * P + 3 * P,
@@ -441,6 +447,23 @@ START_TEST(test_mm_file_vmas)
 	ck_assert_int_eq(mm_unmap(&child, BASE + P, P), 0);
 	mm_destroy(&child);
 	ck_assert_int_eq(mm_copy_in(&mm, buf, BASE + 2 * P, 6), 0);
+	/* placed (mmap): the range is chosen under the lock, never a taken
+	 * one */
+	{
+		uint64_t at = BASE;
+
+		ck_assert_int_eq(mm_map_file_placed(&mm, &at, P, PROT_READ, mf,
+						    0, true, false,
+						    MM_PLACE_NOREPLACE),
+				 -EEXIST);
+		ck_assert_int_eq(mm_map_file_placed(&mm, &at, P, PROT_READ, mf,
+						    0, true, false,
+						    MM_PLACE_HINT),
+				 0);
+		ck_assert(at + P <= BASE || at >= BASE + 12 * P);
+		ck_assert_ptr_eq(mm_find_vma(&mm, at)->mf, mf);
+		ck_assert_int_eq(mm_unmap(&mm, at, P), 0);
+	}
 	ck_assert_int_eq(mm_unmap(&mm, BASE, 16 * P), 0);
 	ck_assert_int_eq(__atomic_load_n(&mf->refs, __ATOMIC_RELAXED), 1);
 	mfile_put(mf);
