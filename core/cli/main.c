@@ -31,6 +31,7 @@
 #include "core/kernel/sandbox.h"
 #include "core/mm/memfile.h"
 #include "core/net/net.h"
+#include "core/mm/mfile.h"
 #include "core/vdso/vdso.h"
 #include "core/plugin/loader.h"
 #include "core/plugin/services.h"
@@ -343,6 +344,13 @@ int main(int argc, char **argv)
 		fprintf(stderr, "sbxrun: cannot create the memory file: %s\n",
 			strerror(-r));
 		goto out_log;
+	}
+	/* the core's copies through views of mapped host files end with
+	 * EFAULT, not a crash, when a file shrinks under them */
+	r = mfile_guard_init();
+	if (r) {
+		fprintf(stderr, "sbxrun: SIGBUS handler: %s\n", strerror(-r));
+		goto out_memfile;
 	}
 	r = vdso_init();
 	if (r)

@@ -20,6 +20,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "../mm/mfile.h"
 #include "../vdso/vdso.h"
 #include "exec.h"
 
@@ -58,6 +59,101 @@ static int check_header(const Elf64_Ehdr *eh, struct sbx_error *err)
 	return 0;
 }
 
+/* seg_prot - the PROT_* of a segment */
+static int seg_prot(const Elf64_Phdr *s)
+{
+	return (s->p_flags & PF_R ? PROT_READ : 0) |
+	       (s->p_flags & PF_W ? PROT_WRITE : 0) |
+	       (s->p_flags & PF_X ? PROT_EXEC : 0);
+}
+
+/*
+ * mappable - can the PT_LOADs of @fd be mapped from the file, as Linux's
+ * binfmt_elf does: a host file (the gofer's), each segment's address and
+ * offset congruent modulo the page, its bytes inside the file, and no
+ * page shared by two segments (those are copied, the later's protection
+ * winning).
+ */
+static bool mappable(struct file *fd, const Elf64_Ehdr *eh,
+		     const Elf64_Phdr *ph)
+{
+	struct k_stat st;
+	uint64_t prev_end = 0;
+
+	if (fd->host_fd < 0 || !fd->path.mnt || !fd->ops->stat ||
+	    fd->ops->stat(fd, &st))
+		return false;
+	for (int i = 0; i < eh->e_phnum; i++) {
+		const Elf64_Phdr *s = &ph[i];
+
+		if (s->p_type != PT_LOAD)
+			continue;
+		if ((s->p_vaddr ^ s->p_offset) & (PAGE_SIZE - 1) ||
+		    s->p_offset + s->p_filesz > (uint64_t)st.st_size ||
+		    PAGE_DOWN(s->p_vaddr) < prev_end)
+			return false;
+		prev_end = PAGE_UP(s->p_vaddr + s->p_memsz);
+	}
+	return true;
+}
+
+/*
+ * map_segments - load_segments through file mappings: each segment's
+ * file pages mapped privately (shared with the page cache until written,
+ * copy-on-write after), the bss tail of its last file page zeroed and the
+ * rest of the bss anonymous.  The span is reserved first (PROT_NONE) and
+ * its gaps unmapped last, as load_segments does.
+ */
+static int map_segments(struct process *p, struct file *fd,
+			const Elf64_Ehdr *eh, const Elf64_Phdr *ph,
+			uint64_t bias, uint64_t lo, uint64_t hi)
+{
+	static const char zeros[4096];
+	struct mm *mm = &p->mm;
+	uint64_t prev_end = lo + bias, need = 0;
+	struct mfile *mf;
+	int r;
+
+	for (int i = 0; i < eh->e_phnum; i++)
+		if (ph[i].p_type == PT_LOAD &&
+		    PAGE_UP(ph[i].p_offset + ph[i].p_filesz) > need)
+			need = PAGE_UP(ph[i].p_offset + ph[i].p_filesz);
+	r = file_mfile(p->fs, fd, need, &mf);
+	if (r)
+		return r;
+	r = mm_map_anon(mm, lo + bias, hi - lo, PROT_NONE, 0);
+	if (r)
+		goto out;
+	for (int i = 0; i < eh->e_phnum && !r; i++) {
+		const Elf64_Phdr *s = &ph[i];
+		uint64_t start = PAGE_DOWN(s->p_vaddr) + bias;
+		uint64_t fend = PAGE_UP(s->p_vaddr + s->p_filesz) + bias;
+		uint64_t mend = PAGE_UP(s->p_vaddr + s->p_memsz) + bias;
+		uint64_t tail = s->p_vaddr + s->p_filesz + bias;
+		int prot = seg_prot(s);
+
+		if (s->p_type != PT_LOAD)
+			continue;
+		if (start > prev_end)
+			r = mm_unmap(mm, prev_end, start - prev_end);
+		if (!r && fend > start)
+			r = mm_map_file(mm, start, fend - start, prot, mf,
+					PAGE_DOWN(s->p_offset), false,
+					(prot & PROT_WRITE) &&
+						fend - start <= FILE_COPY_NOW);
+		/* the file's bytes after the segment, in its last page */
+		if (!r && s->p_memsz > s->p_filesz && fend > tail)
+			r = mm_poke(mm, tail, zeros, fend - tail);
+		if (!r && mend > fend)
+			r = mm_map_anon(mm, fend, mend - fend, prot, 0);
+		if (mend > prev_end)
+			prev_end = mend;
+	}
+out:
+	mfile_put(mf);
+	return r;
+}
+
 /* load_segments - map every PT_LOAD at @bias; sets brk and *@phdr_addr. */
 static int load_segments(struct process *p, struct file *fd, const Elf64_Ehdr *eh,
 			 const Elf64_Phdr *ph, uint64_t bias, uint64_t lo,
@@ -68,6 +164,28 @@ static int load_segments(struct process *p, struct file *fd, const Elf64_Ehdr *e
 	uint64_t prev_end = lo + bias;
 	char *buf = NULL;
 	int r;
+
+	if (mappable(fd, eh, ph)) {
+		*phdr_addr = 0;
+		for (int i = 0; i < eh->e_phnum; i++) {
+			const Elf64_Phdr *s = &ph[i];
+
+			if (s->p_type == PT_PHDR)
+				*phdr_addr = s->p_vaddr + bias;
+			if (s->p_type == PT_LOAD && !*phdr_addr &&
+			    eh->e_phoff >= s->p_offset &&
+			    eh->e_phoff < s->p_offset + s->p_filesz)
+				*phdr_addr = s->p_vaddr + bias +
+					     (eh->e_phoff - s->p_offset);
+		}
+		r = map_segments(p, fd, eh, ph, bias, lo, hi);
+		if (r)
+			return sbx_error_set(err, -r, "cannot map the program: %s",
+					     strerror(-r));
+		if (set_brk)
+			mm->brk_start = mm->brk = PAGE_UP(hi + bias);
+		return 0;
+	}
 
 	r = mm_map_anon(mm, lo + bias, hi - lo, PROT_READ | PROT_WRITE, 0);
 	if (r)

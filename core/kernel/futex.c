@@ -4,9 +4,10 @@
  * waits as they do every other sleep.  WAIT/WAKE with bitsets, REQUEUE,
  * CMP_REQUEUE and WAKE_OP; priority-inheritance ops are ENOSYS.
  * A futex used without FUTEX_PRIVATE_FLAG on MAP_SHARED memory is keyed
- * by its memory-file offset instead, as Linux keys shared futexes by page,
- * so processes sharing the pages (fork, a tmpfs file mapped twice) meet
- * on one queue.
+ * by its memory-file offset instead, or by (dev, inode, offset) in a
+ * mapped host file, as Linux keys shared futexes by page, so processes
+ * sharing the pages (fork, a tmpfs or host file mapped twice) meet on one
+ * queue.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -17,10 +18,12 @@
 
 #include "kernel.h"
 
-/* fkey - (address space, address), or (NULL, memory-file offset) */
+/* fkey - (address space, address), or (NULL, memory-file offset), or
+ * (NULL, file offset) with the file's dev and inode */
 struct fkey {
 	void *space;
 	uint64_t addr;
+	uint64_t dev, ino;
 };
 
 struct waiter {
@@ -42,11 +45,11 @@ static int64_t now_ns(clockid_t c)
 
 static struct fkey key_of(struct mm *mm, uint64_t addr, bool private)
 {
-	uint64_t off;
+	uint64_t off, dev, ino;
 
-	if (!private && mm_shared_offset(mm, addr, &off))
-		return (struct fkey){ NULL, off };
-	return (struct fkey){ mm, addr };
+	if (!private && mm_shared_key(mm, addr, &dev, &ino, &off))
+		return (struct fkey){ NULL, off, dev, ino };
+	return (struct fkey){ mm, addr, 0, 0 };
 }
 
 static long futex_wait(struct task *t, uint64_t addr, struct fkey key,
@@ -115,7 +118,8 @@ static long wake(struct fkey key, int n, uint32_t bitset, struct fkey key2,
 
 	for (struct waiter *w = queue; w; w = w->next) {
 		if (w->woken || w->key.space != key.space ||
-		    w->key.addr != key.addr || !(w->bitset & bitset))
+		    w->key.addr != key.addr || w->key.dev != key.dev ||
+		    w->key.ino != key.ino || !(w->bitset & bitset))
 			continue;
 		if (woken < n) {
 			w->woken = true;

@@ -528,7 +528,8 @@ static bool next_piece(struct mm *mm, const struct shm_seg *s, uint64_t addr,
 	     v = mm_next_vma(mm, v->end)) {
 		uint64_t a = v->start > lo ? v->start : lo;
 
-		if ((v->flags & VMA_SHARED) &&
+		/* (a host file's shared VMA has no memory-file offset) */
+		if ((v->flags & (VMA_SHARED | VMA_FILE)) == VMA_SHARED &&
 		    v->off + (a - v->start) == s->moff + (a - addr)) {
 			*start = a;
 			*end = v->end < hi ? v->end : hi;
@@ -637,7 +638,8 @@ long sys_shmat(struct task *t, const struct sbx_syscall_args *a)
 	}
 	/* the VMA's own reference on the pages, as tmpfs_map_pages takes */
 	memfile_share(s->moff, len);
-	r = mm_map_shared(mm, addr, len, prot, s->moff);
+	/* SHM_RDONLY: never writable, as Linux's VM_MAYWRITE-less VMA */
+	r = mm_map_shared(mm, addr, len, prot, s->moff, !(flg & SHM_RDONLY));
 	if (r) {
 		memfile_unref(s->moff, len);
 		if (fixed) /* what was there may be gone all the same */

@@ -243,6 +243,21 @@ struct task *task_find(struct kernel *k, int tid);
  * Return: 0, or -EAGAIN when a real-time signal cannot be queued. */
 int signal_send_task(struct task *t, int sig, const struct k_siginfo *info);
 struct file;
+struct mfile;
+struct fs_context;
+/* writable private file mappings up to this size are copied at mmap
+ * instead of at their first write fault: ld.so's data segments, which it
+ * writes at once (relocations, the bss tail) */
+#define FILE_COPY_NOW (256ULL << 10)
+/*
+ * file_mfile - the mapping object (core/mm/mfile.h) of file @f, which has
+ * a host fd (the gofer donated it), whose view covers @need bytes: the one
+ * the open file cached when it is long enough, else a new one (then
+ * cached; its path as seen from @fs's root).  Return: 0 and *@out (a
+ * reference), or -errno.
+ */
+int file_mfile(struct fs_context *fs, struct file *f, uint64_t need,
+	       struct mfile **out);
 /* wait_host_fd - before a blocking read/write of a pipe, socket or tty
  * backed by a host fd: wait until @events is ready, so that signals can
  * interrupt the wait.  Return: 0 to go on, -ERESTARTSYS when a signal

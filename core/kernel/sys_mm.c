@@ -5,11 +5,13 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 
 #include "../mm/memfile.h"
+#include "../mm/mfile.h"
 #include "fdtable.h"
 #include "ipc.h"
 #include "kernel.h"
@@ -24,6 +26,56 @@
 	 MAP_DENYWRITE | MAP_EXECUTABLE | MAP_LOCKED | MAP_NORESERVE |     \
 	 MAP_POPULATE | MAP_NONBLOCK | MAP_STACK | MAP_HUGETLB | MAP_SYNC | \
 	 MAP_FIXED_NOREPLACE | (0x3fu << 26) /* huge page size bits */)
+
+int file_mfile(struct fs_context *fs, struct file *f, uint64_t need,
+	       struct mfile **out)
+{
+	int hfl = fcntl(f->host_fd, F_GETFL);
+	struct mfile *mf, *old;
+	struct k_stat st;
+	bool writable, deleted;
+	char *path;
+	int r;
+
+	if (hfl < 0)
+		return -errno;
+	/* both sides must agree the file is open for writing */
+	writable = (f->flags & O_ACCMODE) == O_RDWR &&
+		   (hfl & O_ACCMODE) == O_RDWR;
+	pthread_mutex_lock(&f->pos_lock);
+	mf = f->mapped;
+	if (mf && mf->vlen >= need && mf->writable == writable) {
+		mfile_get(mf);
+		pthread_mutex_unlock(&f->pos_lock);
+		*out = mf;
+		return 0;
+	}
+	pthread_mutex_unlock(&f->pos_lock);
+	r = f->ops->stat ? f->ops->stat(f, &st) : -ENODEV;
+	if (r)
+		return r;
+	path = malloc(PATH_MAX);
+	if (!path)
+		return -ENOMEM;
+	if (vfs_d_path(fs, &f->path, path, PATH_MAX, &deleted) < 0)
+		path[0] = 0;
+	/* the whole file, so that later mmaps of it share the view */
+	if ((uint64_t)st.st_size > need)
+		need = PAGE_UP((uint64_t)st.st_size);
+	r = mfile_new(f->host_fd, writable, need, st.st_dev, st.st_ino, path,
+		      &mf);
+	free(path);
+	if (r)
+		return r;
+	mfile_get(mf);
+	pthread_mutex_lock(&f->pos_lock);
+	old = f->mapped;
+	f->mapped = mf;
+	pthread_mutex_unlock(&f->pos_lock);
+	mfile_put(old);
+	*out = mf;
+	return 0;
+}
 
 /*
  * mmap_place - MAP_FIXED_NOREPLACE wins over MAP_FIXED, as in Linux's
@@ -40,14 +92,15 @@ static enum mm_place mmap_place(int flags)
 }
 
 /*
- * mmap_file - file mappings.  MAP_SHARED of a tmpfs file maps the file's
- * own memory-file pages (coherent with read/write, shared across
- * processes: /dev/shm, sem_open).  Everything else is served by copying:
- * fresh anonymous memory filled through the file's read op.  Exact for
- * MAP_PRIVATE (what ld.so and most readers use); MAP_SHARED of other files
- * is accepted only without PROT_WRITE (a snapshot: later writes to the
- * file are not seen) and is otherwise -ENODEV until platforms can map
- * donated host fds.
+ * mmap_file - file mappings.  Host files (the gofer's donated fds) are
+ * mapped for real: the platform maps the host fd, MAP_SHARED coherent with
+ * write() and other mappings, MAP_PRIVATE copy-on-write into the memory
+ * file (core/mm/mm.c).  MAP_SHARED of a tmpfs file maps the file's own
+ * memory-file pages (coherent with read/write, shared across processes:
+ * /dev/shm, sem_open).  Other files (tmpfs MAP_PRIVATE, providers without
+ * a host fd) are served by copying: fresh anonymous memory filled through
+ * the file's read op, exact for MAP_PRIVATE; MAP_SHARED of those is
+ * accepted only without PROT_WRITE (a snapshot), else -ENODEV.
  */
 static long mmap_file(struct task *t, const struct sbx_syscall_args *a)
 {
@@ -89,13 +142,16 @@ static long mmap_file(struct task *t, const struct sbx_syscall_args *a)
 			: f->path.mnt->ops == &overlay_ops
 			? overlay_upper(f->path.d->node) : NULL;
 	bool tmpfs_shared = tnode != NULL;
+	/* a file the gofer donated: mapped through its host fd */
+	bool host = !tmpfs_shared && f->host_fd >= 0 && f->path.mnt;
 
 	if (type != MAP_PRIVATE && (prot & PROT_WRITE) &&
 	    (f->flags & O_ACCMODE) == O_RDONLY) {
 		r = -EACCES;
 		goto out;
 	}
-	if (type != MAP_PRIVATE && (prot & PROT_WRITE) && !tmpfs_shared) {
+	if (type != MAP_PRIVATE && (prot & PROT_WRITE) && !tmpfs_shared &&
+	    !host) {
 		r = -ENODEV;
 		goto out;
 	}
@@ -131,6 +187,22 @@ static long mmap_file(struct task *t, const struct sbx_syscall_args *a)
 		    !mm_range_free(mm, addr, len))
 			goto out;
 	}
+	if (host) {
+		struct mfile *mf = NULL;
+
+		r = file_mfile(t->proc->fs, f, off + len, &mf);
+		if (r)
+			goto out;
+		r = mm_map_file_placed(mm, &addr, len, prot, mf, off,
+				       type != MAP_PRIVATE,
+				       type == MAP_PRIVATE &&
+					       (prot & PROT_WRITE) &&
+					       len <= FILE_COPY_NOW,
+				       mmap_place(flags));
+		mfile_put(mf);
+		r = r ? r : (long)addr;
+		goto out;
+	}
 	if (tmpfs_shared) {
 		uint64_t moff;
 
@@ -138,6 +210,7 @@ static long mmap_file(struct task *t, const struct sbx_syscall_args *a)
 		if (r)
 			goto out;
 		r = mm_map_shared_placed(mm, &addr, len, prot, moff,
+					 (f->flags & O_ACCMODE) == O_RDWR,
 					 mmap_place(flags));
 		if (r)
 			memfile_unref(moff, len);
@@ -360,7 +433,9 @@ long sys_msync(struct task *t, const struct sbx_syscall_args *a)
 		return -EINVAL;
 	if ((flags & MS_ASYNC) && (flags & MS_SYNC))
 		return -EINVAL;
-	/* shared mappings are the file's own pages: nothing to write back */
+	/* shared mappings are the file's own pages (the memory file's, or a
+	 * host file's page cache, which the host writes back): nothing to
+	 * write back here */
 	return range_ok(t, a->a[0], a->a[1]);
 }
 

@@ -25,24 +25,31 @@ static void handle_fault(struct task *t, const struct sbx_exit *ex)
 	int code = ex->code;
 
 	if (ex->signo == SIGSEGV) {
+		int r = -EFAULT;
+
 		/* a fault the mm resolved (COW, stack growth, a raced
-		 * upgrade) is retried; the same address faulting over and
-		 * over with nothing else in between (a platform that cannot
-		 * map what the VMAs say) becomes a SIGSEGV, not a silent spin */
+		 * upgrade, a copied file page) is retried; the same address
+		 * faulting over and over with nothing else in between (a
+		 * platform that cannot map what the VMAs say) becomes a
+		 * SIGSEGV, not a silent spin */
 		if (ex->addr != t->fault_addr)
 			t->fault_retries = 0;
 		t->fault_addr = ex->addr;
-		if (t->fault_retries++ < 64 &&
-		    mm_fault(&t->proc->mm, ex->addr, ex->access, &code) == 0)
-			return;
+		if (t->fault_retries++ < 64) {
+			r = mm_fault(&t->proc->mm, ex->addr, ex->access, &code);
+			if (r == 0)
+				return;
+		}
 		t->fault_retries = 0;
+		if (r == -ENXIO)
+			info.signo = SIGBUS; /* a file page past the end */
 		info.code = code;
 	}
 	info.u.addr = ex->addr;
 	sbx_debug("pid %d: %s at %#llx (code %d, rip %#llx)", t->proc->pid,
-		  strsignal(ex->signo), (unsigned long long)ex->addr, code,
+		  strsignal(info.signo), (unsigned long long)ex->addr, code,
 		  (unsigned long long)t->regs.rip);
-	signal_force(t, ex->signo, &info);
+	signal_force(t, info.signo, &info);
 }
 
 __thread struct task *current_task;

@@ -17,6 +17,15 @@
  * into the range) then either takes the pages back in place, when no one
  * else holds them any more, or copies a chunk to fresh pages; ranges that
  * were never touched are not shared at all: the child gets fresh memory.
+ *
+ * File VMAs (VMA_FILE) map a host file (struct mfile): MAP_SHARED ones the
+ * file's own pages, private ones the file's pages without write access;
+ * the first write (a fault, or a core copy into the range) copies a chunk
+ * into the memory file (VMA_COPIED), after which it is private memory
+ * like any other, copy-on-write across fork.  The core reaches file pages
+ * through the mfile's view, with copies that survive the file shrinking.
+ * A fork shares file VMAs as they are (shared ones stay shared; private
+ * file pages are never written in place, so nothing needs write-protecting).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -29,6 +38,7 @@
 #include <sbx/platform.h>
 
 #include "memfile.h"
+#include "mfile.h"
 #include "mm.h"
 
 #define STACK_GUARD_GAP (256 * PAGE_SIZE) /* as Linux's stack_guard_gap */
@@ -38,6 +48,18 @@
 					    runs are shared too (fewer VMAs) */
 
 /* ---- VMA array ---- */
+
+/* in_memfile - the VMA's pages are memory-file pages at @off */
+static bool in_memfile(const struct vma *v)
+{
+	return !(v->flags & VMA_FILE) || (v->flags & VMA_COPIED);
+}
+
+/* file_pages - a private file VMA whose pages are still the file's */
+static bool file_pages(const struct vma *v)
+{
+	return (v->flags & (VMA_FILE | VMA_SHARED | VMA_COPIED)) == VMA_FILE;
+}
 
 /* first_above - index of the first VMA whose end is above @addr. */
 static size_t first_above(struct mm *mm, uint64_t addr)
@@ -71,7 +93,8 @@ struct vma *mm_next_vma(struct mm *mm, uint64_t addr)
 	return i < mm->n ? &mm->v[i] : NULL;
 }
 
-bool mm_shared_offset(struct mm *mm, uint64_t addr, uint64_t *off)
+bool mm_shared_key(struct mm *mm, uint64_t addr, uint64_t *dev, uint64_t *ino,
+		   uint64_t *off)
 {
 	struct vma *v;
 	bool shared;
@@ -79,8 +102,14 @@ bool mm_shared_offset(struct mm *mm, uint64_t addr, uint64_t *off)
 	pthread_mutex_lock(&mm->lock);
 	v = mm_find_vma(mm, addr);
 	shared = v && (v->flags & VMA_SHARED);
-	if (shared)
+	if (shared && (v->flags & VMA_FILE)) {
+		*dev = v->mf->dev;
+		*ino = v->mf->ino;
+		*off = v->foff + (addr - v->start);
+	} else if (shared) {
+		*dev = *ino = 0;
 		*off = v->off + (addr - v->start);
+	}
 	pthread_mutex_unlock(&mm->lock);
 	return shared;
 }
@@ -119,13 +148,23 @@ static int split_at(struct mm *mm, uint64_t addr)
 	a[0].end = addr;
 	a[1].start = addr;
 	a[1].off = a[0].off + (addr - a[0].start);
+	a[1].foff = a[0].foff + (addr - a[0].start);
+	if (a[1].mf)
+		mfile_get(a[1].mf);
 	return 0;
 }
 
+/* mergeable - one VMA could hold both without any mapping changing */
 static int mergeable(const struct vma *a, const struct vma *b)
 {
-	return a->end == b->start && a->prot == b->prot &&
-	       a->flags == b->flags && a->off + (a->end - a->start) == b->off;
+	uint64_t len = a->end - a->start;
+
+	if (a->end != b->start || a->prot != b->prot || a->flags != b->flags ||
+	    a->mf != b->mf)
+		return 0;
+	if ((a->flags & VMA_FILE) && a->foff + len != b->foff)
+		return 0;
+	return !in_memfile(a) || a->off + len == b->off;
 }
 
 /* merge_around - merge the VMAs touching [lo, hi) where possible. */
@@ -136,6 +175,7 @@ static void merge_around(struct mm *mm, uint64_t lo, uint64_t hi)
 	while (i + 1 < mm->n && mm->v[i].start <= hi) {
 		if (mergeable(&mm->v[i], &mm->v[i + 1])) {
 			mm->v[i].end = mm->v[i + 1].end;
+			mfile_put(mm->v[i + 1].mf); /* NULL for anonymous */
 			memmove(&mm->v[i + 1], &mm->v[i + 2],
 				(mm->n - i - 2) * sizeof(mm->v[0]));
 			mm->n--;
@@ -147,7 +187,11 @@ static void merge_around(struct mm *mm, uint64_t lo, uint64_t hi)
 
 static uint64_t accounted(const struct vma *v)
 {
-	if (v->flags & VMA_SPECIAL)
+	/* MAP_SHARED file pages are the file's, not anonymous memory;
+	 * private file mappings are charged like anonymous memory, which
+	 * they become when written */
+	if ((v->flags & VMA_SPECIAL) ||
+	    (v->flags & (VMA_FILE | VMA_SHARED)) == (VMA_FILE | VMA_SHARED))
 		return 0;
 	return v->prot != PROT_NONE ? v->end - v->start : 0;
 }
@@ -158,16 +202,40 @@ static void release(const struct vma *v)
 {
 	if (v->flags & VMA_SPECIAL)
 		return;
+	if (v->flags & VMA_FILE) {
+		if ((v->flags & (VMA_COPIED | VMA_COW)) == VMA_COPIED)
+			memfile_free(v->off, v->end - v->start);
+		else if (v->flags & VMA_COPIED)
+			memfile_unref(v->off, v->end - v->start);
+		mfile_put(v->mf);
+		return;
+	}
 	if (v->flags & (VMA_COW | VMA_SHARED))
 		memfile_unref(v->off, v->end - v->start);
 	else
 		memfile_free(v->off, v->end - v->start);
 }
 
-/* host_prot - what the platform maps: copy-on-write pages read-only. */
+/* host_prot - what the platform maps: copy-on-write pages (and private
+ * file pages not yet copied) read-only. */
 static int host_prot(const struct vma *v)
 {
-	return v->flags & VMA_COW ? v->prot & ~PROT_WRITE : v->prot;
+	return (v->flags & VMA_COW) || file_pages(v) ? v->prot & ~PROT_WRITE
+						      : v->prot;
+}
+
+/* be_map_vma - mirror VMA @v in the platform at @at (its start, or where
+ * mremap moves it). */
+static int be_map_vma(struct mm *mm, const struct vma *v, uint64_t at)
+{
+	uint64_t len = v->end - v->start;
+
+	if (in_memfile(v))
+		return mm->be.map(mm->be.as, at, len, host_prot(v),
+				  memfile_fd(), v->off, SBX_MAP_SHARED);
+	return mm->be.map(mm->be.as, at, len, host_prot(v), v->mf->fd, v->foff,
+			  v->flags & VMA_SHARED ? SBX_MAP_SHARED
+						: SBX_MAP_PRIVATE);
 }
 
 /* insert - put @v (whose range is free) in order; room is reserved. */
@@ -246,9 +314,12 @@ static int fork_private(struct mm *dst, struct mm *src, size_t i, size_t *next)
 			/* untouched: the child's own fresh pages */
 			c.start = at;
 			c.end = d;
+			c.foff = v.foff + (at - v.start);
 			c.flags &= ~VMA_COW;
 			if (reserve(dst, 1) || memfile_alloc(d - at, &c.off))
 				return -ENOMEM;
+			if (c.mf)
+				mfile_get(c.mf);
 			dst->v[dst->n++] = c;
 			at = d;
 			continue;
@@ -269,8 +340,11 @@ static int fork_private(struct mm *dst, struct mm *src, size_t i, size_t *next)
 		c.start = at;
 		c.end = e;
 		c.off = v.off + (at - v.start);
+		c.foff = v.foff + (at - v.start);
 		c.flags |= VMA_COW;
 		memfile_share(c.off, e - at);
+		if (c.mf)
+			mfile_get(c.mf);
 		dst->v[dst->n++] = c;
 		if (!(v.flags & VMA_COW)) {
 			split_at(src, at);
@@ -300,7 +374,7 @@ int mm_fork(struct mm *dst, struct mm *src)
 	while (i < src->n) {
 		struct vma v = src->v[i];
 
-		if (!(v.flags & (VMA_SPECIAL | VMA_SHARED))) {
+		if (!(v.flags & (VMA_SPECIAL | VMA_SHARED)) && in_memfile(&v)) {
 			r = fork_private(dst, src, i, &i);
 			if (r)
 				break;
@@ -310,7 +384,11 @@ int mm_fork(struct mm *dst, struct mm *src)
 			r = -ENOMEM;
 			break;
 		}
-		if (v.flags & VMA_SHARED)
+		/* file VMAs are shared as they are: private file pages are
+		 * never written in place */
+		if (v.mf)
+			mfile_get(v.mf);
+		else if (v.flags & VMA_SHARED)
 			memfile_share(v.off, v.end - v.start);
 		dst->v[dst->n++] = v;
 		i++;
@@ -339,9 +417,7 @@ int mm_replay(struct mm *mm)
 
 	pthread_mutex_lock(&mm->lock);
 	for (size_t i = 0; i < mm->n && !r; i++)
-		r = mm->be.map(mm->be.as, mm->v[i].start,
-			       mm->v[i].end - mm->v[i].start, host_prot(&mm->v[i]),
-			       memfile_fd(), mm->v[i].off, SBX_MAP_SHARED);
+		r = be_map_vma(mm, &mm->v[i], mm->v[i].start);
 	pthread_mutex_unlock(&mm->lock);
 	return r;
 }
@@ -449,8 +525,7 @@ static int map_vma(struct mm *mm, const struct vma *v)
 	r = remove_range(mm, addr, len);
 	if (r)
 		return r;
-	r = mm->be.map(mm->be.as, addr, len, host_prot(v), memfile_fd(), v->off,
-		       SBX_MAP_SHARED);
+	r = be_map_vma(mm, v, addr);
 	if (r) {
 		/* the old range is gone from the VMAs: make the platform agree */
 		mm->be.unmap(mm->be.as, addr, len);
@@ -465,7 +540,8 @@ static int map_vma(struct mm *mm, const struct vma *v)
 static int map_anon(struct mm *mm, uint64_t addr, uint64_t len, int prot,
 		    unsigned vflags)
 {
-	struct vma v = { addr, addr + len, prot, vflags & ~VMA_COW, 0 };
+	struct vma v = { addr, addr + len, prot,
+			 vflags & ~(VMA_COW | VMA_FILE | VMA_COPIED), 0 };
 	int r;
 
 	r = memfile_alloc(len, &v.off);
@@ -474,18 +550,6 @@ static int map_anon(struct mm *mm, uint64_t addr, uint64_t len, int prot,
 	r = map_vma(mm, &v);
 	if (r)
 		memfile_free(v.off, len);
-	return r;
-}
-
-int mm_map_shared(struct mm *mm, uint64_t addr, uint64_t len, int prot,
-		  uint64_t off)
-{
-	struct vma v = { addr, addr + len, prot, VMA_SHARED, off };
-	int r;
-
-	pthread_mutex_lock(&mm->lock);
-	r = map_vma(mm, &v);
-	pthread_mutex_unlock(&mm->lock);
 	return r;
 }
 
@@ -525,9 +589,11 @@ int mm_map_anon_placed(struct mm *mm, uint64_t *addr, uint64_t len, int prot,
 }
 
 int mm_map_shared_placed(struct mm *mm, uint64_t *addr, uint64_t len,
-			 int prot, uint64_t off, enum mm_place how)
+			 int prot, uint64_t off, bool maywrite,
+			 enum mm_place how)
 {
-	struct vma v = { 0, 0, prot, VMA_SHARED, off };
+	struct vma v = { 0, 0, prot, VMA_SHARED | (maywrite ? 0 : VMA_NOWRITE),
+			 off };
 	int r;
 
 	pthread_mutex_lock(&mm->lock);
@@ -541,6 +607,13 @@ int mm_map_shared_placed(struct mm *mm, uint64_t *addr, uint64_t len,
 	return r;
 }
 
+int mm_map_shared(struct mm *mm, uint64_t addr, uint64_t len, int prot,
+		  uint64_t off, bool maywrite)
+{
+	return mm_map_shared_placed(mm, &addr, len, prot, off, maywrite,
+				    MM_PLACE_FIXED);
+}
+
 int mm_map_special(struct mm *mm, uint64_t addr, uint64_t len, int prot,
 		   uint64_t off)
 {
@@ -551,6 +624,62 @@ int mm_map_special(struct mm *mm, uint64_t addr, uint64_t len, int prot,
 	r = map_vma(mm, &v);
 	pthread_mutex_unlock(&mm->lock);
 	return r;
+}
+
+static int copy_file_pages(struct mm *mm, uint64_t lo, uint64_t hi);
+static int unmap(struct mm *mm, uint64_t addr, uint64_t len);
+
+/* file_end - the VMA address where @v's file ends (page rounded), or
+ * @v->start when the file ends before the VMA's range. */
+static uint64_t file_end(const struct vma *v)
+{
+	uint64_t eof = PAGE_UP(mfile_size(v->mf));
+
+	if (eof <= v->foff)
+		return v->start;
+	return eof - v->foff >= v->end - v->start ? v->end
+						   : v->start + (eof - v->foff);
+}
+
+int mm_map_file_placed(struct mm *mm, uint64_t *addr, uint64_t len, int prot,
+		       struct mfile *mf, uint64_t foff, bool shared,
+		       bool copy_now, enum mm_place how)
+{
+	struct vma v = { 0, 0, prot, VMA_FILE | (shared ? VMA_SHARED : 0), 0,
+			 mf, foff };
+	int r;
+
+	pthread_mutex_lock(&mm->lock);
+	r = place(mm, addr, len, how);
+	if (r)
+		goto out;
+	v.start = *addr;
+	v.end = *addr + len;
+	mfile_get(mf);
+	r = map_vma(mm, &v);
+	if (r) {
+		mfile_put(mf);
+		goto out;
+	}
+	if (copy_now && !shared) {
+		/* pages past the end of the file stay the file's (SIGBUS) */
+		uint64_t end = file_end(&v);
+
+		if (end > v.start)
+			r = copy_file_pages(mm, v.start, end);
+		if (r)
+			unmap(mm, v.start, len);
+	}
+out:
+	pthread_mutex_unlock(&mm->lock);
+	return r;
+}
+
+int mm_map_file(struct mm *mm, uint64_t addr, uint64_t len, int prot,
+		struct mfile *mf, uint64_t foff, bool shared, bool copy_now)
+{
+	return mm_map_file_placed(mm, &addr, len, prot, mf, foff, shared,
+				  copy_now, MM_PLACE_FIXED);
 }
 
 static int unmap(struct mm *mm, uint64_t addr, uint64_t len)
@@ -615,6 +744,21 @@ int mm_protect(struct mm *mm, uint64_t addr, uint64_t len, int prot)
 			}
 			continue; /* never charged */
 		}
+		if ((mm->v[i].flags & VMA_NOWRITE) && (prot & PROT_WRITE)) {
+			r = -EACCES;
+			goto out;
+		}
+		if ((mm->v[i].flags & (VMA_FILE | VMA_SHARED)) ==
+		    (VMA_FILE | VMA_SHARED)) {
+			/* as Linux: a file opened read-only (or on a
+			 * read-only mount) can never be written through a
+			 * shared mapping */
+			if ((prot & PROT_WRITE) && !mm->v[i].mf->writable) {
+				r = -EACCES;
+				goto out;
+			}
+			continue; /* never charged */
+		}
 		if (mm->v[i].prot == PROT_NONE && prot != PROT_NONE)
 			grow += e - s;
 		if (mm->v[i].prot != PROT_NONE && prot == PROT_NONE)
@@ -625,10 +769,11 @@ int mm_protect(struct mm *mm, uint64_t addr, uint64_t len, int prot)
 	if (split_at(mm, addr) || split_at(mm, end))
 		goto out;
 	for (i = first_above(mm, addr); i < mm->n && mm->v[i].start < end; i++)
-		if (mm->v[i].flags & VMA_COW)
+		if ((mm->v[i].flags & VMA_COW) || file_pages(&mm->v[i]))
 			break;
 	if (i < mm->n && mm->v[i].start < end) {
-		/* copy-on-write parts stay read-only: one call per VMA */
+		/* copy-on-write parts (and private file pages) stay
+		 * read-only: one call per VMA */
 		for (r = 0, i = first_above(mm, addr);
 		     i < mm->n && mm->v[i].start < end && !r; i++) {
 			struct vma n = mm->v[i];
@@ -651,6 +796,38 @@ out:
 	return r;
 }
 
+/*
+ * uncopy - give the copied pages of private file range [lo, hi) (inside
+ * one VMA_COPIED VMA) back: the range maps the file's pages again.
+ */
+static int uncopy(struct mm *mm, uint64_t lo, uint64_t hi)
+{
+	struct vma *v;
+	int r;
+
+	if (reserve(mm, 2))
+		return -ENOMEM;
+	split_at(mm, lo);
+	split_at(mm, hi);
+	v = mm_find_vma(mm, lo);
+	{
+		struct vma n = *v;
+
+		n.flags &= ~(VMA_COPIED | VMA_COW);
+		r = be_map_vma(mm, &n, lo);
+		if (r)
+			return r;
+		if (v->flags & VMA_COW)
+			memfile_unref(v->off, hi - lo);
+		else
+			memfile_free(v->off, hi - lo);
+		v->flags = n.flags;
+		v->off = 0;
+	}
+	merge_around(mm, lo, hi);
+	return 0;
+}
+
 int mm_zero(struct mm *mm, uint64_t addr, uint64_t len)
 {
 	uint64_t end = addr + len;
@@ -665,6 +842,15 @@ int mm_zero(struct mm *mm, uint64_t addr, uint64_t len)
 
 		if (v->flags & (VMA_SHARED | VMA_SPECIAL))
 			continue; /* shared memory keeps its contents */
+		if (file_pages(v))
+			continue; /* the file's pages: nothing of ours */
+		if (v->flags & VMA_FILE) {
+			/* copied file pages: back to the file's, as Linux
+			 * drops private copies of file pages */
+			r = uncopy(mm, s, e);
+			i = first_above(mm, e) - 1;
+			continue;
+		}
 		if (v->flags & VMA_COW) {
 			/* the pages may be another's: take fresh ones */
 			r = map_anon(mm, s, e - s, v->prot, v->flags);
@@ -694,8 +880,7 @@ static int move_range(struct mm *mm, uint64_t old, uint64_t len, uint64_t new)
 	for (j = i; j < mm->n && mm->v[j].start < old + len; j++) {
 		struct vma *v = &mm->v[j];
 
-		r = mm->be.map(mm->be.as, new + (v->start - old), v->end - v->start,
-			       host_prot(v), memfile_fd(), v->off, SBX_MAP_SHARED);
+		r = be_map_vma(mm, v, new + (v->start - old));
 		if (r)
 			return r;
 	}
@@ -730,11 +915,43 @@ static int same_run(struct mm *mm, uint64_t addr, uint64_t len)
 
 	for (size_t j = i; j < mm->n && at < addr + len; j++) {
 		if (mm->v[j].start > at || mm->v[j].prot != mm->v[i].prot ||
-		    ((mm->v[j].flags ^ mm->v[i].flags) & ~VMA_COW))
+		    ((mm->v[j].flags ^ mm->v[i].flags) &
+		     ~(VMA_COW | VMA_COPIED)))
 			return 0;
 		at = mm->v[j].end;
 	}
 	return at >= addr + len;
+}
+
+/*
+ * grow_tail - map [@at, @at+@len), just after VMA @last (a copy; @at is
+ * its end), as mremap's growth of it: fresh anonymous memory, or the next
+ * bytes of @last's file (through a longer view when @last's ends).
+ */
+static int grow_tail(struct mm *mm, const struct vma *last, uint64_t at,
+		     uint64_t len)
+{
+	struct vma t = *last;
+	int r;
+
+	if (!(last->flags & VMA_FILE))
+		return map_anon(mm, at, len, last->prot, last->flags);
+	t.start = at;
+	t.end = at + len;
+	t.flags &= ~(VMA_COPIED | VMA_COW);
+	t.off = 0;
+	t.foff = last->foff + (at - last->start);
+	if (t.foff + len > last->mf->vlen) {
+		r = mfile_extend(last->mf, t.foff + len, &t.mf);
+		if (r)
+			return r;
+	} else {
+		mfile_get(t.mf);
+	}
+	r = map_vma(mm, &t);
+	if (r)
+		mfile_put(t.mf);
+	return r;
 }
 
 int64_t mm_remap(struct mm *mm, uint64_t old, uint64_t old_len,
@@ -787,10 +1004,9 @@ int64_t mm_remap(struct mm *mm, uint64_t old, uint64_t old_len,
 	/* grow in place if the pages after are free */
 	if (old + new_len <= mm->user_max &&
 	    range_free(mm, old + old_len, new_len - old_len)) {
-		struct vma tail = *v;
+		struct vma last = *mm_find_vma(mm, old + old_len - 1);
 
-		r = map_anon(mm, old + old_len, new_len - old_len, tail.prot,
-			     tail.flags);
+		r = grow_tail(mm, &last, old + old_len, new_len - old_len);
 		r = r ? r : (int64_t)old;
 		goto out;
 	}
@@ -802,16 +1018,18 @@ int64_t mm_remap(struct mm *mm, uint64_t old, uint64_t old_len,
 	if (r)
 		goto out;
 move:
-	v = mm_find_vma(mm, old); /* the array may have moved */
 	{
-		int prot = v->prot;
-		unsigned vf = v->flags;
+		/* the array may have moved: copy what the tail continues */
+		struct vma last = *mm_find_vma(mm, old + old_len - 1);
 
 		r = move_range(mm, old, old_len, dst);
 		if (r)
 			goto out;
 		if (new_len > old_len) {
-			r = map_anon(mm, dst + old_len, new_len - old_len, prot, vf);
+			last.start += dst - old;
+			last.end += dst - old;
+			r = grow_tail(mm, &last, dst + old_len,
+				      new_len - old_len);
 			if (r)
 				goto out;
 		}
@@ -868,7 +1086,8 @@ static int alloc_after(struct mm *mm, uint64_t addr, uint64_t len,
 {
 	struct vma *prev = addr ? mm_find_vma(mm, addr - 1) : NULL;
 
-	if (prev && !(prev->flags & (VMA_COW | VMA_SHARED | VMA_SPECIAL))) {
+	if (prev && in_memfile(prev) &&
+	    !(prev->flags & (VMA_COW | VMA_SHARED | VMA_SPECIAL))) {
 		uint64_t end = prev->off + (prev->end - prev->start);
 
 		if (memfile_try_extend(end, len) == 0) {
@@ -924,6 +1143,71 @@ static int make_private(struct mm *mm, uint64_t lo, uint64_t hi)
 }
 
 /*
+ * copy_file_pages - copy the file's bytes of [lo, hi), page aligned inside
+ * one private VMA_FILE VMA that still maps the file's pages, into fresh
+ * memory-file pages that replace them (VMA_COPIED).  Placed after the
+ * previous copied chunk when possible so that they merge.
+ * Return: 0, -ENOMEM, or -EFAULT when the file no longer covers the range.
+ */
+static int copy_file_pages(struct mm *mm, uint64_t lo, uint64_t hi)
+{
+	uint64_t len = hi - lo, fresh;
+	struct vma *v;
+	int r;
+
+	/* before finding the VMA: reserve may move the array */
+	if (reserve(mm, 2))
+		return -ENOMEM;
+	v = mm_find_vma(mm, lo);
+	r = alloc_after(mm, lo, len, &fresh);
+	if (r)
+		return r;
+	r = mfile_read(v->mf, v->foff + (lo - v->start), memfile_ptr(fresh),
+		       len);
+	if (r)
+		goto out_free;
+	split_at(mm, lo);
+	split_at(mm, hi);
+	v = mm_find_vma(mm, lo);
+	r = mm->be.map(mm->be.as, lo, len, v->prot, memfile_fd(), fresh,
+		       SBX_MAP_SHARED);
+	if (r)
+		goto out_free;
+	v->flags |= VMA_COPIED;
+	v->off = fresh;
+	merge_around(mm, lo, hi);
+	return 0;
+
+out_free:
+	memfile_free(fresh, len);
+	return r;
+}
+
+/*
+ * file_fault - a write to private file page @addr of @v: copy a chunk
+ * (COW_CHUNK, within the VMA and the file) into the memory file.  A page
+ * past the end of the file is SIGBUS, as Linux.
+ */
+static int file_fault(struct mm *mm, struct vma *v, uint64_t addr,
+		      int *si_code)
+{
+	uint64_t lo = PAGE_DOWN(addr), end = file_end(v);
+	uint64_t hi = end - lo < COW_CHUNK ? end : lo + COW_CHUNK;
+
+	int r = lo < end ? copy_file_pages(mm, lo, hi) : -EFAULT;
+
+	if (r == -EFAULT) {
+		*si_code = BUS_ADRERR;
+		return -ENXIO;
+	}
+	if (r) {
+		*si_code = SEGV_ACCERR; /* out of memory: no better signal */
+		return -EFAULT;
+	}
+	return 0;
+}
+
+/*
  * cow_fault - a write to copy-on-write page @addr of @v.  Pages that are
  * ours alone are taken back as one run (after the child of a fork+exec
  * lets go, one fault gives the whole VMA back); shared ones are copied a
@@ -958,6 +1242,32 @@ static bool allowed(const struct vma *v, unsigned access)
 	return !(access & SBX_ACCESS_EXEC) || (v->prot & PROT_EXEC);
 }
 
+/*
+ * file_absent - an allowed access to file page @addr of @v faulted: a
+ * platform that maps file pages only up to the end of the file (kvm: the
+ * host cannot back guest pages past it) left it out.  Still past the end:
+ * SIGBUS, as Linux.  The file has grown since: map the pages now.
+ */
+static int file_absent(struct mm *mm, struct vma *v, uint64_t addr,
+		       int *si_code)
+{
+	uint64_t lo = PAGE_DOWN(addr), end = file_end(v);
+	struct vma n = *v;
+
+	if (lo >= end) {
+		*si_code = BUS_ADRERR;
+		return -ENXIO;
+	}
+	n.foff += lo - v->start;
+	n.start = lo;
+	n.end = end;
+	if (be_map_vma(mm, &n, lo)) {
+		*si_code = SEGV_ACCERR;
+		return -EFAULT;
+	}
+	return 0;
+}
+
 int mm_fault(struct mm *mm, uint64_t addr, unsigned access, int *si_code)
 {
 	struct vma *v;
@@ -970,6 +1280,23 @@ int mm_fault(struct mm *mm, uint64_t addr, unsigned access, int *si_code)
 	    (!access || (access & SBX_ACCESS_WRITE))) {
 		/* the only fault a readable mapped COW page can take */
 		r = cow_fault(mm, v, addr);
+		goto out;
+	}
+	if (v && file_pages(v) && (v->prot & PROT_WRITE) &&
+	    (!access || (access & SBX_ACCESS_WRITE))) {
+		/* likewise for private file pages (a read past the end of
+		 * the file is a SIGBUS the platform reports itself; a write
+		 * past it is the SIGBUS file_fault gives, never the raced
+		 * retry below) */
+		r = file_fault(mm, v, addr, si_code);
+		goto out;
+	}
+	if (v && (v->flags & VMA_FILE) && !in_memfile(v) && access &&
+	    allowed(v, access)) {
+		/* an access the VMA allows, on a file page the platform did
+		 * not map: past the end of the file when mapped (kvm maps only
+		 * up to it) */
+		r = file_absent(mm, v, addr, si_code);
 		goto out;
 	}
 	if (v && !(v->flags & VMA_COW) &&
@@ -1035,6 +1362,32 @@ static int xfer(struct mm *mm, uint64_t addr, void *buf, size_t len, int check,
 			break;
 		}
 		n = v->end - addr < len ? v->end - addr : len;
+		if (v->flags & VMA_FILE && !in_memfile(v)) {
+			uint64_t fo = v->foff + (addr - v->start);
+
+			if (!to_app) {
+				r = mfile_read(v->mf, fo, p, n);
+			} else if (v->flags & VMA_SHARED) {
+				r = mfile_write(v->mf, fo, p, n);
+			} else {
+				/* copy the pages first, as a write fault
+				 * would; past the end of the file: EFAULT */
+				uint64_t lo = PAGE_DOWN(addr), end = file_end(v);
+				uint64_t hi = PAGE_UP(addr + n);
+
+				r = lo >= end ? -EFAULT
+				    : copy_file_pages(mm, lo, hi < end ? hi : end);
+				if (r)
+					break;
+				continue; /* the VMAs have changed */
+			}
+			if (r)
+				break;
+			p += n;
+			addr += n;
+			len -= n;
+			continue;
+		}
 		if (to_app && (v->flags & VMA_COW)) {
 			r = make_private(mm, PAGE_DOWN(addr), PAGE_UP(addr + n));
 			if (r)
@@ -1086,6 +1439,26 @@ int mm_copy_str(struct mm *mm, char *dst, uint64_t src, size_t max)
 		n = v->end - (src + done);
 		if (n > max - done)
 			n = max - done;
+		if (!in_memfile(v)) {
+			/* a page at a time: the string may end before a
+			 * page past the end of the file */
+			uint64_t a = src + done;
+
+			if (n > PAGE_SIZE - (a & (PAGE_SIZE - 1)))
+				n = PAGE_SIZE - (a & (PAGE_SIZE - 1));
+			if (mfile_read(v->mf, v->foff + (a - v->start),
+				       dst + done, n)) {
+				r = -EFAULT;
+				break;
+			}
+			nul = memchr(dst + done, 0, n);
+			if (nul) {
+				r = (int)(nul - dst);
+				break;
+			}
+			done += n;
+			continue;
+		}
 		p = memfile_ptr(v->off + (src + done - v->start));
 		nul = memchr(p, 0, n);
 		if (nul) {
@@ -1154,8 +1527,10 @@ struct mm_delta *mm_vfork_delta(struct mm *mm)
 		const struct vma *v = &mm->v[i];
 		uint64_t end = v->off + (v->end - v->start), at = v->off;
 
-		/* still shared (COW), shared anyway, or not ours to give */
-		if (v->flags & (VMA_COW | VMA_SHARED | VMA_SPECIAL))
+		/* still shared (COW), shared anyway, not ours to give, or
+		 * still the file's own pages (never written) */
+		if ((v->flags & (VMA_COW | VMA_SHARED | VMA_SPECIAL)) ||
+		    !in_memfile(v))
 			continue;
 		while ((at = memfile_next_data(at, end)) < end) {
 			uint64_t hole = memfile_next_hole(at, end);

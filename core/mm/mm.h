@@ -34,12 +34,30 @@
 				     mapped without write access; the first
 				     write copies them (or takes them back
 				     when no one else holds them) */
+#define VMA_FILE	(1u << 4) /* maps host file @mf at file offset @foff:
+				     with VMA_SHARED the file's own pages
+				     (its page cache); without, a private
+				     view: the file's pages mapped without
+				     write access until VMA_COPIED */
+#define VMA_COPIED	(1u << 5) /* VMA_FILE private range whose pages
+				     were copied into the memory file (at
+				     @off) by a write: from then on it is
+				     private anonymous memory, as Linux's
+				     copy-on-write file pages */
+#define VMA_NOWRITE	(1u << 6) /* MAP_SHARED of a file not opened for
+				     writing: mprotect(PROT_WRITE) is EACCES
+				     (host files: see mfile.writable) */
+
+struct mfile;
 
 struct vma {
 	uint64_t start, end; /* [start, end) */
 	int prot;	     /* PROT_* */
 	unsigned flags;	     /* VMA_* */
-	uint64_t off;	     /* memory-file offset of start */
+	uint64_t off;	     /* memory-file offset of start (not for
+				VMA_FILE without VMA_COPIED) */
+	struct mfile *mf;    /* VMA_FILE: the file (one reference) */
+	uint64_t foff;	     /* VMA_FILE: file offset of start */
 };
 
 /* The platform side of an address space (sbx_platform_ops as_* calls). */
@@ -106,9 +124,13 @@ void mm_delta_free(struct mm_delta *d);
 /* mm_replay - map every VMA through the backend (a new address space). */
 int mm_replay(struct mm *mm);
 
-/* mm_shared_offset - if @addr lies in MAP_SHARED memory, its memory-file
- * offset (a key shared by every process mapping the page). */
-bool mm_shared_offset(struct mm *mm, uint64_t addr, uint64_t *off);
+/*
+ * mm_shared_key - if @addr lies in MAP_SHARED memory, a key for it that
+ * every process mapping the same byte shares: (0, 0, memory-file offset)
+ * for memory-file pages, (dev, inode, file offset) for host files.
+ */
+bool mm_shared_key(struct mm *mm, uint64_t addr, uint64_t *dev, uint64_t *ino,
+		   uint64_t *off);
 
 /* mm_find_vma - the VMA containing @addr, or NULL (lock held). */
 struct vma *mm_find_vma(struct mm *mm, uint64_t addr);
@@ -138,11 +160,12 @@ int mm_map_anon(struct mm *mm, uint64_t addr, uint64_t len, int prot,
 /*
  * mm_map_shared - map memory-file pages [@off, @off+@len) as MAP_SHARED
  * (a tmpfs file's own pages); the caller has taken a reference on them
- * (memfile_share), which the VMA now owns.  Return: 0 or -errno (the
- * reference is still the caller's).
+ * (memfile_share), which the VMA now owns.  @maywrite: the file is open
+ * for writing (else PROT_WRITE can never be added).  Return: 0 or -errno
+ * (the reference is still the caller's).
  */
 int mm_map_shared(struct mm *mm, uint64_t addr, uint64_t len, int prot,
-		  uint64_t off);
+		  uint64_t off, bool maywrite);
 
 /* Where mm_map_*_placed put a mapping (mmap's MAP_FIXED family). */
 enum mm_place {
@@ -152,17 +175,22 @@ enum mm_place {
 };
 
 /*
- * mm_map_anon_placed / mm_map_shared_placed - mm_map_anon / mm_map_shared
- * for mmap(2): the range is chosen (@place, *@addr in, the address out)
- * and mapped under one hold of the lock.  Two threads mapping at once must
- * never be given the same free range: the second map would silently
- * replace the first's memory (seen as one thread's TLS page turning into
- * another's malloc page).  Return: 0, -EEXIST (NOREPLACE), -ENOMEM.
+ * mm_map_anon_placed / mm_map_shared_placed / mm_map_file_placed -
+ * mm_map_anon / mm_map_shared / mm_map_file for mmap(2): the range is
+ * chosen (@place, *@addr in, the address out) and mapped under one hold of
+ * the lock.  Two threads mapping at once must never be given the same free
+ * range: the second map would silently replace the first's memory (seen as
+ * one thread's TLS page turning into another's malloc page).
+ * Return: 0, -EEXIST (NOREPLACE), -ENOMEM, or as the unplaced call.
  */
 int mm_map_anon_placed(struct mm *mm, uint64_t *addr, uint64_t len, int prot,
 		       unsigned vflags, enum mm_place place);
 int mm_map_shared_placed(struct mm *mm, uint64_t *addr, uint64_t len,
-			 int prot, uint64_t off, enum mm_place place);
+			 int prot, uint64_t off, bool maywrite,
+			 enum mm_place place);
+int mm_map_file_placed(struct mm *mm, uint64_t *addr, uint64_t len, int prot,
+		       struct mfile *mf, uint64_t foff, bool shared,
+		       bool copy_now, enum mm_place place);
 /*
  * mm_map_special - map the core-owned memory-file range at @off (read-only
  * kinds of pages such as [vvar]); the VMA never owns or frees it, and the
@@ -170,9 +198,22 @@ int mm_map_shared_placed(struct mm *mm, uint64_t *addr, uint64_t len,
  */
 int mm_map_special(struct mm *mm, uint64_t addr, uint64_t len, int prot,
 		   uint64_t off);
+/*
+ * mm_map_file - map bytes [@foff, @foff+@len) of host file @mf (whose view
+ * covers them) at @addr, MAP_SHARED when @shared, else private
+ * (copy-on-write into the memory file on the first write).  The VMA takes
+ * its own reference on @mf.  With @copy_now (small writable private
+ * mappings: ld.so's data segments, which are written at once) the private
+ * pages are copied now instead of at the first write fault.
+ * Return: 0, -ENOMEM, -EFAULT (@copy_now and the file is shorter), or the
+ * platform's error.
+ */
+int mm_map_file(struct mm *mm, uint64_t addr, uint64_t len, int prot,
+		struct mfile *mf, uint64_t foff, bool shared, bool copy_now);
 int mm_unmap(struct mm *mm, uint64_t addr, uint64_t len);
 /* mm_protect - Return: -ENOMEM if part of the range is unmapped, -EACCES
- * when asked to make a VMA_SPECIAL page writable. */
+ * when asked to make a VMA_SPECIAL page, or a MAP_SHARED mapping of a
+ * file not opened for writing, writable. */
 int mm_protect(struct mm *mm, uint64_t addr, uint64_t len, int prot);
 /* mm_zero - MADV_DONTNEED: private anonymous pages read back as zero. */
 int mm_zero(struct mm *mm, uint64_t addr, uint64_t len);
@@ -189,8 +230,9 @@ uint64_t mm_brk(struct mm *mm, uint64_t new_brk);
 
 /*
  * mm_fault - handle a fault at @addr: break copy-on-write, grow a stack,
- * or say why it is a real fault.  Return: 0 when handled (retry), or -EFAULT with *@si_code
- * set to SEGV_MAPERR or SEGV_ACCERR.
+ * or say why it is a real fault.  Return: 0 when handled (retry), -EFAULT
+ * for SIGSEGV with *@si_code set to SEGV_MAPERR or SEGV_ACCERR, or -ENXIO
+ * for SIGBUS (*@si_code BUS_ADRERR: a file page past the end of the file).
  */
 int mm_fault(struct mm *mm, uint64_t addr, unsigned access, int *si_code);
 

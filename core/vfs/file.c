@@ -16,6 +16,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "../mm/mfile.h"
 #include "vfs.h"
 
 struct file *file_new(const struct file_ops *ops, int flags, int host_fd,
@@ -55,6 +56,7 @@ void file_put(struct file *f)
 		locks_file_release(f);
 	if (f->ops && f->ops->release)
 		f->ops->release(f);
+	mfile_put(f->mapped);
 	if (f->host_fd >= 0)
 		close(f->host_fd);
 	vfs_path_put(&f->path);

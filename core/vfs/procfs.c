@@ -49,6 +49,7 @@
 #include "../kernel/fdtable.h"
 #include "../kernel/kernel.h"
 #include "../kernel/seccomp.h"
+#include "../mm/mfile.h"
 #include "procfs.h"
 #include "vfs.h"
 
@@ -1113,16 +1114,37 @@ static const char *vma_name(const struct process *p, const struct mm *mm,
 	return NULL;
 }
 
-/* maps_line - one line of maps, Linux's layout: the name at column 73 */
+/*
+ * same_line - @b continues file VMA @a as one Linux VMA: ours also split
+ * where separate mmaps of one file meet (Linux merges those unless one
+ * has private copies of pages, like ld.so's RELRO next to its rodata).
+ */
+static bool same_line(const struct vma *a, const struct vma *b)
+{
+	return (a->flags & VMA_FILE) && (b->flags & VMA_FILE) &&
+	       a->end == b->start && a->prot == b->prot &&
+	       !((a->flags ^ b->flags) & (VMA_SHARED | VMA_COPIED)) &&
+	       a->mf->dev == b->mf->dev && a->mf->ino == b->mf->ino &&
+	       a->foff + (a->end - a->start) == b->foff;
+}
+
+/* maps_line - one line of maps, Linux's layout: the name at column 73;
+ * file mappings show their offset, device, inode and sandbox path */
 static void maps_line(struct sbuf *b, const struct vma *a, const char *name)
 {
 	size_t start = b->len;
+	bool file = a->flags & VMA_FILE;
+	uint64_t dev = file ? a->mf->dev : 0;
 
+	if (file && a->mf->path[0])
+		name = a->mf->path;
 	bprintf(b, "%08llx-%08llx %c%c%c%c %08llx %02x:%02x %lu ",
 		(unsigned long long)a->start, (unsigned long long)a->end,
 		a->prot & PROT_READ ? 'r' : '-', a->prot & PROT_WRITE ? 'w' : '-',
 		a->prot & PROT_EXEC ? 'x' : '-',
-		a->flags & VMA_SHARED ? 's' : 'p', 0ULL, 0, 0, 0UL);
+		a->flags & VMA_SHARED ? 's' : 'p',
+		(unsigned long long)(file ? a->foff : 0), major(dev), minor(dev),
+		(unsigned long)(file ? a->mf->ino : 0));
 	if (name) {
 		size_t n = b->len - start;
 
@@ -1142,8 +1164,13 @@ static void gen_vmas(struct pctx *c, struct sbuf *b, bool smaps)
 		return;
 	pthread_mutex_lock(&p->mm.lock);
 	for (size_t i = 0; i < p->mm.n; i++) {
-		const struct vma *a = &p->mm.v[i];
-		uint64_t kb = (a->end - a->start) >> 10;
+		struct vma line = p->mm.v[i];
+		const struct vma *a = &line;
+		uint64_t kb;
+
+		while (i + 1 < p->mm.n && same_line(&line, &p->mm.v[i + 1]))
+			line.end = p->mm.v[++i].end;
+		kb = (a->end - a->start) >> 10;
 		uint64_t rss = a->prot != PROT_NONE ? kb : 0;
 		bool wr = a->prot & PROT_WRITE;
 

@@ -133,6 +133,9 @@ struct file {
 	/* the record locks of this file's inode (core/kernel/locks.c), set
 	 * on the first lock call through this file; NULL otherwise */
 	struct lock_inode *lock_ino;
+	/* the last mapping object mmap made of host_fd (core/mm/mfile.h),
+	 * shared by later mmaps of this open file; under pos_lock */
+	struct mfile *mapped;
 };
 
 /* file_host - a file owning @host_fd (stdio, pipes).  NULL on ENOMEM. */

@@ -158,7 +158,14 @@ struct sbx_platform_ops {
 	 * @offset are page-aligned and inside [user_min, user_max).  @fd is a
 	 * core fd (the memory file or a donated file); the plugin dups what
 	 * it needs and never keeps @fd itself.
-	 * @flags: SBX_MAP_SHARED or SBX_MAP_PRIVATE.
+	 * @flags: SBX_MAP_SHARED or SBX_MAP_PRIVATE.  The core asks for a
+	 * donated file only without PROT_WRITE under SBX_MAP_PRIVATE (it
+	 * copies written pages into the memory file itself).  A platform
+	 * that cannot let the application touch a page past the end of a
+	 * donated file (kvm) may leave such pages unmapped: the core turns
+	 * the page fault of an access the mapping allows into SIGBUS, or
+	 * maps the pages again when the file has grown.  A platform that
+	 * maps them reports the host's SIGBUS as a fault.
 	 */
 	int (*as_map)(struct sbx_as *as, uint64_t addr, uint64_t len, int prot,
 		      int fd, uint64_t offset, uint32_t flags);

@@ -8,7 +8,23 @@
  * Guest memory: the core's memory file is mapped once in
  * the plugin and given to each VM as memory slots (guest-physical =
  * memory-file offset), added per KVM_CHUNK as mappings reach them, so the
- * application's memory is the core's without copies.  Each VM also has
+ * application's memory is the core's without copies.  Donated files (host
+ * files the core maps for the application) go through a per-VM file
+ * window: a reserved host range, given to the VM as memory slots above the
+ * private memory (added per chunk as they are first used, like the memory
+ * file's), into which each as_map of a file mmaps that file at a free
+ * place (first fit); the page tables point at the window's guest-physical
+ * pages.  Slots are never removed or moved: the window's host mappings
+ * change under them and KVM's MMU notifier follows, so the number of
+ * memory slots stays fixed whatever the program maps.  A guest access to a
+ * window page the file does not cover (past its end) makes KVM_RUN fail
+ * with EFAULT and no address (this host's KVM gives no memory-fault exit),
+ * so the page tables map file pages only up to the end of the file: the
+ * guest takes an ordinary page fault past it, which the core turns into
+ * SIGBUS (or maps the pages, when the file has grown since).  A file that
+ * shrinks under a mapping is found on that EFAULT: each mapping's file
+ * (the plugin keeps a duplicate fd) is measured again, pages now past its
+ * end leave the page tables, and the vCPU runs on into the page fault.  Each VM also has
  * private memory (kvm_abi.h) for the stub pages, GDT, IDT, page tables and
  * one area per vCPU (TSS and kernel stack), mapped above user_max and
  * supervisor-only except the read-only user stub page.  All set-up is done from the host (SREGS,
@@ -105,6 +121,7 @@
 #define KVM_PRIV_SIZE	 (64ULL << 20) /* private memory per VM */
 #define KVM_PRIV_PAGES	 (KVM_PRIV_SIZE / KVM_PAGE)
 #define KVM_PRIV_SLOT	 0
+#define KVM_EXIT_MEMORY_FAULT_ 39 /* KVM_EXIT_MEMORY_FAULT (Linux 6.8) */
 #define KVM_INTR_SIG	 SIGUSR2
 #define KVM_PROBE_MS	 2000
 #define KVM_XSAVE_SIZE	 4096
@@ -159,6 +176,8 @@ struct sbx_platform {
 	uint64_t chunk;		/* memory-file bytes per memory slot */
 	unsigned nchunks;
 	uint64_t priv_gpa;	/* GPA of each VM's private memory */
+	uint64_t win_gpa;	/* GPA of each VM's file window */
+	uint64_t win_size;	/* bytes of it (a multiple of chunk) */
 	bool sys_user;		/* LSTAR runs in user mode (PVM) */
 	uint64_t cr4;
 	uint64_t xcr0;
@@ -196,12 +215,27 @@ struct sbx_ctx {
  * never taken on the switch_to path).  Page tables and slots are edited
  * only by the address-space ops, which the core serialises.
  */
+/* One donated-file mapping: guest [va, va+len) is window [w, w+len),
+ * bytes [off, off+len) of the file @fd (the plugin's duplicate). */
+struct kvm_fmap {
+	uint64_t va, len, w, off;
+	int fd;
+};
+
 struct sbx_as {
 	struct sbx_platform *p;
 	int vm;
 	uint8_t *priv;		/* private memory, host view */
 	uint32_t next_page;	/* bump allocator for page-table pages */
 	uint8_t *slots;		/* memory-file chunks added as slots */
+	uint8_t *win;		/* the file window, host view (NULL until
+				   the first file mapping) */
+	uint8_t *wslots;	/* window chunks added as slots */
+	struct kvm_fmap *fm;	/* file mappings, sorted by va */
+	size_t nfm, capfm;
+	/* file mappings and their page tables: the as ops (serialised by
+	 * the core) and a vCPU finding a shrunk file (kvm_file_shrunk) */
+	pthread_mutex_t fm_lock;
 	uint64_t zap_lo, zap_hi; /* guest-physical range to drop (kvm_zap) */
 	pthread_mutex_t ctx_lock;
 	int nvcpus;		/* vCPUs made (ids 0..nvcpus-1) */
@@ -375,9 +409,17 @@ static uint64_t kvm_pte_bits(int prot)
  */
 static void *kvm_zap_host(struct sbx_as *as, uint64_t gpa)
 {
+	if (gpa >= as->p->win_gpa)
+		return as->win + (gpa - as->p->win_gpa);
 	if (gpa >= as->p->priv_gpa)
 		return as->priv + (gpa - as->p->priv_gpa);
 	return as->p->mem + gpa;
+}
+
+/* kvm_gpa_region - which host mapping backs @gpa (zaps never cross) */
+static int kvm_gpa_region(struct sbx_as *as, uint64_t gpa)
+{
+	return gpa >= as->p->win_gpa ? 2 : gpa >= as->p->priv_gpa ? 1 : 0;
 }
 
 static int kvm_zap_commit(struct sbx_as *as)
@@ -399,10 +441,8 @@ static int kvm_zap_commit(struct sbx_as *as)
 
 static void kvm_zap(struct sbx_as *as, uint64_t gpa, uint64_t len)
 {
-	bool priv = gpa >= as->p->priv_gpa;
-
 	if (as->zap_hi > as->zap_lo && gpa == as->zap_hi &&
-	    (as->zap_lo >= as->p->priv_gpa) == priv) {
+	    kvm_gpa_region(as, as->zap_lo) == kvm_gpa_region(as, gpa)) {
 		as->zap_hi += len;
 		return;
 	}
@@ -963,11 +1003,16 @@ static int kvm_probe_host(struct sbx_platform *p, const char **what)
 	n = ioctl(p->kvm, KVM_CHECK_EXTENSION, KVM_CAP_NR_MEMSLOTS);
 	if (n < 2)
 		return -ENODEV;
+	/* slots: private, the memory file's chunks, as many for the
+	 * file window (as large as the memory file) */
 	p->chunk = KVM_CHUNK_MIN;
-	while (p->mem_size / p->chunk + 1 > (uint64_t)n - 1)
+	while (2 * (p->mem_size / p->chunk + 1) + 1 > (uint64_t)n)
 		p->chunk <<= 1;
 	p->nchunks = (p->mem_size + p->chunk - 1) / p->chunk;
 	p->priv_gpa = (p->mem_size + KVM_CHUNK_MIN - 1) & ~(KVM_CHUNK_MIN - 1);
+	p->win_gpa = (p->priv_gpa + KVM_PRIV_SIZE + p->chunk - 1) &
+		     ~(p->chunk - 1);
+	p->win_size = (uint64_t)p->nchunks * p->chunk;
 	/* vCPUs per VM: KVM's limit bounds ours (and the option's) */
 	*what = "KVM_CAP_MAX_VCPUS";
 	n = ioctl(p->kvm, KVM_CHECK_EXTENSION, KVM_CAP_MAX_VCPUS);
@@ -1145,6 +1190,9 @@ static int kvm_seccomp_rules(struct sbx_platform *p, void *scmp_ctx)
 		SCMP_SYS(mmap),	       SCMP_SYS(munmap),
 		SCMP_SYS(madvise),
 		SCMP_SYS(close),       SCMP_SYS(tgkill),
+		/* donated files: the plugin's duplicates, measured */
+		SCMP_SYS(fcntl),       SCMP_SYS(fstat),
+		SCMP_SYS(mprotect),
 		SCMP_SYS(getpid),      SCMP_SYS(gettid),
 		SCMP_SYS(rt_sigprocmask), SCMP_SYS(rt_sigtimedwait),
 	};
@@ -1193,6 +1241,7 @@ static int kvm_as_create(struct sbx_platform *p, struct sbx_as **out)
 		return -ENOMEM;
 	as->p = p;
 	pthread_mutex_init(&as->ctx_lock, NULL);
+	pthread_mutex_init(&as->fm_lock, NULL);
 	as->slots = calloc(p->nchunks, 1);
 	if (!as->slots) {
 		err = -ENOMEM;
@@ -1227,6 +1276,7 @@ out_vm:
 out_free:
 	free(as->slots);
 	pthread_mutex_destroy(&as->ctx_lock);
+	pthread_mutex_destroy(&as->fm_lock);
 	free(as);
 	return err;
 }
@@ -1244,13 +1294,297 @@ static int kvm_check_range(struct sbx_as *as, uint64_t addr, uint64_t len)
 	return 0;
 }
 
+/* ---- the file window ---- */
+
+/* kvm_win_reserve - reserve the window's host range at its first use */
+static int kvm_win_reserve(struct sbx_as *as)
+{
+	struct sbx_platform *p = as->p;
+	void *m;
+
+	if (as->win)
+		return 0;
+	as->wslots = calloc(p->nchunks, 1);
+	if (!as->wslots)
+		return -ENOMEM;
+	m = mmap(NULL, p->win_size, PROT_NONE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (m == MAP_FAILED) {
+		free(as->wslots);
+		as->wslots = NULL;
+		return -errno;
+	}
+	as->win = m;
+	return 0;
+}
+
+/* kvm_need_wchunks - memory slots for window range [@w, @w+@len) */
+static int kvm_need_wchunks(struct sbx_as *as, uint64_t w, uint64_t len)
+{
+	struct sbx_platform *p = as->p;
+	int err;
+
+	for (uint64_t c = w / p->chunk; c <= (w + len - 1) / p->chunk; c++) {
+		if (as->wslots[c])
+			continue;
+		err = kvm_slot(as, 1 + p->nchunks + c, p->win_gpa + c * p->chunk,
+			       p->chunk, as->win + c * p->chunk);
+		if (err) {
+			kvm_log(p, SBX_LOG_ERROR, "file window slot %llu: %s",
+				(unsigned long long)c, strerror(-err));
+			return err;
+		}
+		as->wslots[c] = 1;
+	}
+	return 0;
+}
+
+/* kvm_win_alloc - the lowest free window offset for @len bytes */
+static int kvm_win_alloc(struct sbx_as *as, uint64_t len, uint64_t *out)
+{
+	uint64_t at = 0;
+	bool moved = true;
+
+	while (moved) {
+		moved = false;
+		for (size_t i = 0; i < as->nfm; i++) {
+			const struct kvm_fmap *f = &as->fm[i];
+
+			if (f->w < at + len && at < f->w + f->len) {
+				at = f->w + f->len;
+				moved = true;
+			}
+		}
+	}
+	if (at + len > as->p->win_size || at + len < at)
+		return -ENOMEM;
+	*out = at;
+	return 0;
+}
+
+/* kvm_win_release - the file leaves window range [@w, @w+@len) */
+static void kvm_win_release(struct sbx_as *as, uint64_t w, uint64_t len)
+{
+	if (mmap(as->win + w, len, PROT_NONE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1,
+		 0) == MAP_FAILED)
+		kvm_log(as->p, SBX_LOG_WARN, "file window release: %s",
+			strerror(errno));
+}
+
+/* kvm_fm_reserve - room for @extra more file mappings */
+static int kvm_fm_reserve(struct sbx_as *as, size_t extra)
+{
+	struct kvm_fmap *n;
+	size_t cap;
+
+	if (as->nfm + extra <= as->capfm)
+		return 0;
+	cap = as->capfm ? as->capfm * 2 : 16;
+	while (cap < as->nfm + extra)
+		cap *= 2;
+	n = realloc(as->fm, cap * sizeof(*n));
+	if (!n)
+		return -ENOMEM;
+	as->fm = n;
+	as->capfm = cap;
+	return 0;
+}
+
+/*
+ * kvm_fm_cut - guest range [@va, @va+@len) no longer maps any file (its
+ * page tables already say so, and the zap is committed): give the window
+ * ranges behind it back.  Room for one more entry is reserved.
+ */
+static void kvm_fm_cut(struct sbx_as *as, uint64_t va, uint64_t len)
+{
+	uint64_t end = va + len;
+
+	for (size_t i = 0; i < as->nfm;) {
+		struct kvm_fmap *f = &as->fm[i];
+		uint64_t fe = f->va + f->len;
+		uint64_t s = f->va > va ? f->va : va, e = fe < end ? fe : end;
+
+		if (s >= e) {
+			i++;
+			continue;
+		}
+		kvm_win_release(as, f->w + (s - f->va), e - s);
+		if (s == f->va && e == fe) {
+			close(f->fd);
+			memmove(f, f + 1, (as->nfm - i - 1) * sizeof(*f));
+			as->nfm--;
+			continue;
+		}
+		if (s > f->va && e < fe) {
+			/* the middle: keep both ends (each with an fd; without
+			 * one the tail is only never re-measured) */
+			memmove(f + 1, f, (as->nfm - i) * sizeof(*f));
+			as->nfm++;
+			f[1].va = e;
+			f[1].w = f->w + (e - f->va);
+			f[1].off = f->off + (e - f->va);
+			f[1].len = fe - e;
+			f[1].fd = fcntl(f->fd, F_DUPFD_CLOEXEC, 0);
+			f->len = s - f->va;
+			i += 2;
+			continue;
+		}
+		if (s == f->va) {
+			/* the head goes */
+			f->w += e - f->va;
+			f->off += e - f->va;
+			f->va = e;
+			f->len = fe - e;
+		} else {
+			/* the tail goes */
+			f->len = s - f->va;
+		}
+		i++;
+	}
+}
+
+/* kvm_fm_insert - record guest [@va, +@len) -> window @w, file @fd at
+ * @off (the plugin's own fd, now the entry's); room reserved */
+static void kvm_fm_insert(struct sbx_as *as, uint64_t va, uint64_t len,
+			  uint64_t w, uint64_t off, int fd)
+{
+	size_t i = 0;
+
+	while (i < as->nfm && as->fm[i].va < va)
+		i++;
+	memmove(&as->fm[i + 1], &as->fm[i], (as->nfm - i) * sizeof(as->fm[0]));
+	as->fm[i] = (struct kvm_fmap){ va, len, w, off, fd };
+	as->nfm++;
+}
+
+/* kvm_file_mapped - how many bytes from @off of file @fd lie before its
+ * end (page rounded), at most @len */
+static uint64_t kvm_file_mapped(int fd, uint64_t off, uint64_t len)
+{
+	struct stat st;
+	uint64_t eof;
+
+	if (fd < 0 || fstat(fd, &st))
+		return len; /* unknown: as mapped */
+	eof = ((uint64_t)st.st_size + KVM_PAGE - 1) & ~(KVM_PAGE - 1);
+	if (eof <= off)
+		return 0;
+	return eof - off < len ? eof - off : len;
+}
+
+/*
+ * kvm_file_shrunk - KVM_RUN failed with EFAULT: if a mapped file has
+ * shrunk, take its pages past the new end out of the page tables (the
+ * vCPU then page-faults there, and the core sends SIGBUS).  Return: true
+ * if any were, so that running again makes progress.
+ */
+static bool kvm_file_shrunk(struct sbx_as *as)
+{
+	bool any = false;
+
+	pthread_mutex_lock(&as->fm_lock);
+	for (size_t i = 0; i < as->nfm; i++) {
+		struct kvm_fmap *f = &as->fm[i];
+		uint64_t keep = kvm_file_mapped(f->fd, f->off, f->len);
+
+		if (keep < f->len) {
+			kvm_pt_map(as, f->va + keep, f->len - keep, 0, 0);
+			any = true;
+		}
+	}
+	kvm_zap_commit(as);
+	pthread_mutex_unlock(&as->fm_lock);
+	return any;
+}
+
+/*
+ * kvm_fm_protect - give the window's host mappings behind [@va, +@len)
+ * write access (@write) or take it away: KVM maps guest pages writable
+ * only where the host mapping is.
+ */
+static int kvm_fm_protect(struct sbx_as *as, uint64_t va, uint64_t len,
+			  bool write)
+{
+	uint64_t end = va + len;
+
+	for (size_t i = 0; i < as->nfm; i++) {
+		const struct kvm_fmap *f = &as->fm[i];
+		uint64_t s = f->va > va ? f->va : va;
+		uint64_t e = f->va + f->len < end ? f->va + f->len : end;
+
+		if (s < e && mprotect(as->win + f->w + (s - f->va), e - s,
+				      PROT_READ | (write ? PROT_WRITE : 0)))
+			return -errno;
+	}
+	return 0;
+}
+
+/* kvm_fm_va - the guest address of window offset @w, or 0 */
+static uint64_t kvm_fm_va(struct sbx_as *as, uint64_t w)
+{
+	for (size_t i = 0; i < as->nfm; i++)
+		if (w >= as->fm[i].w && w - as->fm[i].w < as->fm[i].len)
+			return as->fm[i].va + (w - as->fm[i].w);
+	return 0;
+}
+
+/*
+ * kvm_map_file - as_map of a donated file: mmap it into a free window
+ * range, make sure the window's slots exist there, point the page tables
+ * at it, then give back the window ranges of files it replaced.
+ */
+static int kvm_map_file(struct sbx_as *as, uint64_t addr, uint64_t len,
+			int prot, int fd, uint64_t offset, uint32_t flags)
+{
+	struct sbx_platform *p = as->p;
+	uint64_t w, keep;
+	int err, zerr, dfd;
+
+	err = kvm_win_reserve(as);
+	if (err)
+		return err;
+	err = kvm_fm_reserve(as, 2);
+	if (err)
+		return err;
+	err = kvm_win_alloc(as, len, &w);
+	if (err)
+		return err;
+	dfd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+	if (dfd < 0)
+		return -errno;
+	if (mmap(as->win + w, len, PROT_READ | (prot & PROT_WRITE),
+		 MAP_FIXED | (flags == SBX_MAP_SHARED ? MAP_SHARED : MAP_PRIVATE),
+		 fd, (off_t)offset) == MAP_FAILED) {
+		err = -errno;
+		goto out_release;
+	}
+	err = kvm_need_wchunks(as, w, len);
+	if (err)
+		goto out_release;
+	/* pages past the end of the file stay out (see the file comment) */
+	keep = kvm_file_mapped(dfd, offset, len);
+	err = kvm_pt_map(as, addr, keep, p->win_gpa + w, kvm_pte_bits(prot));
+	if (!err && keep < len)
+		err = kvm_pt_map(as, addr + keep, len - keep, 0, 0);
+	zerr = kvm_zap_commit(as);
+	kvm_fm_cut(as, addr, len);
+	kvm_fm_insert(as, addr, len, w, offset, dfd);
+	return err ? err : zerr;
+
+out_release:
+	kvm_win_release(as, w, len);
+	close(dfd);
+	return err;
+}
+
 /*
  * The address-space ops may run while other vCPUs of the VM run: each
  * returns only after kvm_zap_commit, so a removed or downgraded mapping is
  * gone from every vCPU's TLB when the core goes on (see kvm_zap).
  */
-static int kvm_as_map(struct sbx_as *as, uint64_t addr, uint64_t len,
-		      int prot, int fd, uint64_t offset, uint32_t flags)
+static int kvm_as_map_locked(struct sbx_as *as, uint64_t addr, uint64_t len,
+			     int prot, int fd, uint64_t offset, uint32_t flags)
 {
 	struct sbx_platform *p = as->p;
 	int err, zerr;
@@ -1259,34 +1593,42 @@ static int kvm_as_map(struct sbx_as *as, uint64_t addr, uint64_t len,
 	if (err)
 		return err;
 	if (prot & ~(PROT_READ | PROT_WRITE | PROT_EXEC) ||
-	    (flags != SBX_MAP_SHARED && flags != SBX_MAP_PRIVATE))
+	    (flags != SBX_MAP_SHARED && flags != SBX_MAP_PRIVATE) ||
+	    offset & (KVM_PAGE - 1))
 		return -EINVAL;
 	if (fd != p->svc->memfd)
-		return -EOPNOTSUPP; /* donated files: not yet (as ptrace) */
-	if (offset & (KVM_PAGE - 1) || offset >= p->mem_size ||
-	    len > p->mem_size - offset)
+		return kvm_map_file(as, addr, len, prot, fd, offset, flags);
+	if (offset >= p->mem_size || len > p->mem_size - offset)
 		return -EINVAL;
+	err = kvm_fm_reserve(as, 1);
+	if (err)
+		return err;
 	err = kvm_need_chunks(as, offset, len);
 	if (err)
 		return err;
 	err = kvm_pt_map(as, addr, len, offset, kvm_pte_bits(prot));
 	zerr = kvm_zap_commit(as);
+	kvm_fm_cut(as, addr, len);
 	return err ? err : zerr;
 }
 
-static int kvm_as_unmap(struct sbx_as *as, uint64_t addr, uint64_t len)
+static int kvm_as_unmap_locked(struct sbx_as *as, uint64_t addr, uint64_t len)
 {
 	int err = kvm_check_range(as, addr, len), zerr;
 
 	if (err)
 		return err;
+	err = kvm_fm_reserve(as, 1);
+	if (err)
+		return err;
 	err = kvm_pt_map(as, addr, len, 0, 0);
 	zerr = kvm_zap_commit(as);
+	kvm_fm_cut(as, addr, len);
 	return err ? err : zerr;
 }
 
-static int kvm_as_protect(struct sbx_as *as, uint64_t addr, uint64_t len,
-			  int prot)
+static int kvm_as_protect_locked(struct sbx_as *as, uint64_t addr,
+				 uint64_t len, int prot)
 {
 	int err = kvm_check_range(as, addr, len), zerr;
 
@@ -1294,9 +1636,50 @@ static int kvm_as_protect(struct sbx_as *as, uint64_t addr, uint64_t len,
 		return err;
 	if (prot & ~(PROT_READ | PROT_WRITE | PROT_EXEC))
 		return -EINVAL;
+	/* file pages: the host mapping gains write access before the page
+	 * tables do, and loses it after */
+	if (prot & PROT_WRITE) {
+		err = kvm_fm_protect(as, addr, len, true);
+		if (err)
+			return err;
+	}
 	err = kvm_pt_protect(as, addr, len, prot);
 	zerr = kvm_zap_commit(as);
+	if (!(prot & PROT_WRITE) && !err && !zerr)
+		err = kvm_fm_protect(as, addr, len, false);
 	return err ? err : zerr;
+}
+
+static int kvm_as_map(struct sbx_as *as, uint64_t addr, uint64_t len,
+		      int prot, int fd, uint64_t offset, uint32_t flags)
+{
+	int err;
+
+	pthread_mutex_lock(&as->fm_lock);
+	err = kvm_as_map_locked(as, addr, len, prot, fd, offset, flags);
+	pthread_mutex_unlock(&as->fm_lock);
+	return err;
+}
+
+static int kvm_as_unmap(struct sbx_as *as, uint64_t addr, uint64_t len)
+{
+	int err;
+
+	pthread_mutex_lock(&as->fm_lock);
+	err = kvm_as_unmap_locked(as, addr, len);
+	pthread_mutex_unlock(&as->fm_lock);
+	return err;
+}
+
+static int kvm_as_protect(struct sbx_as *as, uint64_t addr, uint64_t len,
+			  int prot)
+{
+	int err;
+
+	pthread_mutex_lock(&as->fm_lock);
+	err = kvm_as_protect_locked(as, addr, len, prot);
+	pthread_mutex_unlock(&as->fm_lock);
+	return err;
 }
 
 static void kvm_vcpu_free(struct sbx_ctx *ctx)
@@ -1318,6 +1701,13 @@ static void kvm_as_destroy(struct sbx_as *as)
 	}
 	close(as->vm);
 	munmap(as->priv, KVM_PRIV_SIZE);
+	for (size_t i = 0; i < as->nfm; i++)
+		close(as->fm[i].fd);
+	if (as->win)
+		munmap(as->win, as->p->win_size);
+	pthread_mutex_destroy(&as->fm_lock);
+	free(as->wslots);
+	free(as->fm);
 	free(as->slots);
 	pthread_mutex_destroy(&as->ctx_lock);
 	free(as);
@@ -1772,6 +2162,39 @@ static void kvm_interrupted(struct sbx_ctx *ctx, struct sbx_regs *r,
 	kvm_set_exit(exit, SBX_EXIT_INTERRUPT);
 }
 
+/*
+ * kvm_file_fault - KVM_RUN failed with EFAULT: if KVM says (Linux 6.8's
+ * memory-fault exit) that a guest access reached a file-window page the
+ * host cannot back (past the end of the file), report SIGBUS at its guest
+ * address, as Linux does to a process that touches such a page.  The vCPU
+ * stays at the faulting instruction.
+ */
+static bool kvm_file_fault(struct sbx_ctx *ctx, struct sbx_regs *regs,
+			   struct sbx_exit *exit)
+{
+	struct sbx_as *as = ctx->as;
+	/* struct kvm_run's memory_fault: flags, gpa, size */
+	const uint64_t *mf = (const uint64_t *)&ctx->run->hw;
+	uint64_t gpa = mf[1], va;
+
+	if (ctx->run->exit_reason != KVM_EXIT_MEMORY_FAULT_ || !as->win ||
+	    gpa < as->p->win_gpa || gpa - as->p->win_gpa >= as->p->win_size ||
+	    !kvm_vcpu_user(ctx))
+		return false;
+	pthread_mutex_lock(&as->fm_lock);
+	va = kvm_fm_va(as, gpa - as->p->win_gpa);
+	pthread_mutex_unlock(&as->fm_lock);
+	if (!va)
+		return false;
+	kvm_get_regs(ctx, regs);
+	ctx->in_user = true;
+	kvm_set_exit(exit, SBX_EXIT_FAULT);
+	exit->signo = SIGBUS;
+	exit->code = BUS_ADRERR;
+	exit->addr = va;
+	return true;
+}
+
 /* kvm_run_ctx - switch_to once no interrupt is pending */
 static int kvm_run_ctx(struct sbx_ctx *ctx, struct sbx_regs *regs,
 		       struct sbx_exit *exit)
@@ -1806,10 +2229,21 @@ static int kvm_run_ctx(struct sbx_ctx *ctx, struct sbx_regs *regs,
 	kvm_put_regs(ctx, regs);
 	for (;;) {
 		if (ioctl(ctx->fd, KVM_RUN, 0) < 0) {
+			if (errno == EFAULT) {
+				/* a file page the host cannot back */
+				if (kvm_file_fault(ctx, regs, exit))
+					return 0;
+				if (kvm_file_shrunk(as))
+					continue;
+				errno = EFAULT;
+			}
 			if (errno != EINTR && errno != EAGAIN) {
 				err = -errno;
-				kvm_log(as->p, SBX_LOG_ERROR, "KVM_RUN: %s",
-					strerror(-err));
+				kvm_log(as->p, SBX_LOG_ERROR, "KVM_RUN: %s (exit %u, %#llx %#llx %#llx)",
+					strerror(-err), run->exit_reason,
+					(unsigned long long)((uint64_t *)&run->hw)[0],
+					(unsigned long long)((uint64_t *)&run->hw)[1],
+					(unsigned long long)((uint64_t *)&run->hw)[2]);
 				ctx->dead = true;
 				return err;
 			}

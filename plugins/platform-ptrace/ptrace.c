@@ -4,9 +4,12 @@
  * the core; address-space changes are system calls injected into the stub.
  *
  * One address space is one stub process, forked from the core without
- * CLONE_VM, that keeps only its stub code page (stub.S), the memory file
- * (fd PTRACE_STUB_MEMFD) and the read end of the death pipe (fd
- * PTRACE_STUB_DEATHFD).  Each context is a stub *thread* of its own,
+ * CLONE_VM, that keeps only its stub pages (stub.S: code, and a scratch
+ * page for recvmsg), the memory file (fd PTRACE_STUB_MEMFD), the read end
+ * of the death pipe (fd PTRACE_STUB_DEATHFD) and its end of a socket over
+ * which the core sends donated files (fd PTRACE_STUB_SOCK): as_map of a
+ * host file sends the fd with SCM_RIGHTS, then injects recvmsg, mmap and
+ * close, so the stub never keeps a donated fd.  Each context is a stub *thread* of its own,
  * traced by the core thread that drives the context: ptrace lets only a
  * tracee's tracer thread act on it, and the ABI has every context driven
  * by the thread that called ctx_create.  The process's leader thread is
@@ -72,6 +75,7 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/rseq.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/user.h>
@@ -87,20 +91,36 @@
 
 /*
  * Address layout.  The application gets [PTRACE_USER_MIN, PTRACE_USER_MAX);
- * the stub region above it holds the stub code page, in one of
- * PTRACE_STUB_SLOTS page slots (a slot may be taken by the core's stack or
- * vDSO, or by a second platform instance in the same process).
+ * the stub region above it holds the stub pages (code, scratch), in one of
+ * PTRACE_STUB_SLOTS slots of PTRACE_STUB_SIZE (a slot may be taken by the
+ * core's stack or vDSO, or by a second platform instance in the same
+ * process).
  */
 #define PTRACE_USER_MIN	  0x10000ULL
 #define PTRACE_USER_MAX	  0x7fffff000000ULL
 #define PTRACE_USER_TOP	  0x7ffffffff000ULL /* end of the x86-64 user half */
 #define PTRACE_STUB_PAGE  4096UL
+#define PTRACE_STUB_SIZE  (2 * PTRACE_STUB_PAGE) /* code, scratch (stub.S) */
 #define PTRACE_STUB_SLOTS 64
 
-/* The fd numbers at which a stub holds the memory file and the read end of
- * the death pipe (its only fds). */
+/* The fd numbers at which a stub holds the memory file, the read end of
+ * the death pipe and its socket for donated files (its only fds). */
 #define PTRACE_STUB_MEMFD   0
 #define PTRACE_STUB_DEATHFD 1
+#define PTRACE_STUB_SOCK    2
+
+/*
+ * The scratch page (the second stub page, read-write, shared by the stub's
+ * threads): the msghdr of the injected recvmsg, its iovec, the payload (a
+ * sequence number) and the control buffer for one fd.  The core fills it
+ * before any stub is forked, so every stub starts with it; only the
+ * control length, which recvmsg rewrites, is poked again each time.  One
+ * page and one socket per stub: as->file_lock serialises donations.
+ */
+#define PTRACE_MSG	 0
+#define PTRACE_MSG_IOV	 64
+#define PTRACE_MSG_DATA	 80
+#define PTRACE_MSG_CTL	 96
 
 /* The signal interrupt() sends: it cannot be blocked by anyone. */
 #define PTRACE_INTR_SIG SIGSTOP
@@ -134,7 +154,7 @@ extern const char ptrace_stub_code[], ptrace_stub_syscall[],
 
 struct sbx_platform {
 	const struct sbx_services *svc;
-	uintptr_t stub;	 /* address of this instance's stub code page */
+	uintptr_t stub;	 /* this instance's stub pages (code, scratch) */
 	bool pin;	 /* option pin: keep tracer and stub on one CPU */
 	/* several contexts per address space: needs PTRACE_SEIZE of the
 	 * parked leader, which Yama's ptrace_scope >= 2 forbids */
@@ -173,6 +193,12 @@ struct sbx_ctx {
 struct sbx_as {
 	struct sbx_platform *p;
 	pid_t pid;			/* the stub process (its leader's tid) */
+	int sock;			/* core end of the stub's socket */
+	/* held across one donation (send, recvmsg, mmap, close): the socket
+	 * and the scratch page are the whole stub's; taken before
+	 * leader_lock, never while holding it */
+	pthread_mutex_t file_lock;
+	uint64_t seq;			/* donations sent, under file_lock */
 	pthread_mutex_t leader_lock;	/* held while a thread uses the leader */
 	struct ptrace_thread leader;
 	/* as_create's thread keeps the leader until the first context */
@@ -552,6 +578,24 @@ static int ptrace_parse_options(struct sbx_platform *p,
 	return 0;
 }
 
+/* ptrace_scratch_init - the recvmsg template in the scratch page at @at */
+static void ptrace_scratch_init(uintptr_t at)
+{
+	struct msghdr *m = (struct msghdr *)(at + PTRACE_MSG);
+	struct iovec *iov = (struct iovec *)(at + PTRACE_MSG_IOV);
+
+	_Static_assert(PTRACE_MSG + sizeof(struct msghdr) <= PTRACE_MSG_IOV &&
+			       PTRACE_MSG_CTL + CMSG_SPACE(sizeof(int)) <=
+				       PTRACE_STUB_PAGE,
+		       "scratch layout");
+	iov->iov_base = (void *)(at + PTRACE_MSG_DATA);
+	iov->iov_len = sizeof(uint64_t);
+	m->msg_iov = iov;
+	m->msg_iovlen = 1;
+	m->msg_control = (void *)(at + PTRACE_MSG_CTL);
+	m->msg_controllen = CMSG_SPACE(sizeof(int));
+}
+
 /*
  * ptrace_map_stub - copy the stub code to a free slot of the stub region.
  * MAP_FIXED_NOREPLACE never clobbers a mapping of the core; a taken slot
@@ -563,8 +607,8 @@ static int ptrace_map_stub(struct sbx_platform *p)
 	int i;
 
 	for (i = 0; i < PTRACE_STUB_SLOTS; i++) {
-		uintptr_t want = PTRACE_USER_MAX + i * PTRACE_STUB_PAGE;
-		void *m = mmap((void *)want, PTRACE_STUB_PAGE,
+		uintptr_t want = PTRACE_USER_MAX + i * PTRACE_STUB_SIZE;
+		void *m = mmap((void *)want, PTRACE_STUB_SIZE,
 			       PROT_READ | PROT_WRITE,
 			       MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE,
 			       -1, 0);
@@ -578,17 +622,18 @@ static int ptrace_map_stub(struct sbx_platform *p)
 		}
 		if ((uintptr_t)m != want) {
 			/* kernels before 4.17 take the flag as a hint */
-			munmap(m, PTRACE_STUB_PAGE);
+			munmap(m, PTRACE_STUB_SIZE);
 			ptrace_log(p, SBX_LOG_ERROR,
 				   "mmap stub page %#lx: MAP_FIXED_NOREPLACE unsupported (Linux >= 4.17 needed)",
 				   (unsigned long)want);
 			return -ENODEV;
 		}
 		memcpy(m, ptrace_stub_code, len);
+		ptrace_scratch_init(want + PTRACE_STUB_PAGE);
 		if (mprotect(m, PTRACE_STUB_PAGE, PROT_READ | PROT_EXEC)) {
 			int err = errno;
 
-			munmap(m, PTRACE_STUB_PAGE);
+			munmap(m, PTRACE_STUB_SIZE);
 			ptrace_log(p, SBX_LOG_ERROR, "mprotect stub page: %s",
 				   strerror(err));
 			return -err;
@@ -599,7 +644,7 @@ static int ptrace_map_stub(struct sbx_platform *p)
 	ptrace_log(p, SBX_LOG_ERROR,
 		   "no free stub page in [%#llx, %#llx): the core's own mappings (stack, vDSO) occupy the stub region",
 		   PTRACE_USER_MAX,
-		   PTRACE_USER_MAX + PTRACE_STUB_SLOTS * PTRACE_STUB_PAGE);
+		   PTRACE_USER_MAX + PTRACE_STUB_SLOTS * PTRACE_STUB_SIZE);
 	return -EEXIST;
 }
 
@@ -630,7 +675,7 @@ static bool ptrace_attach_allowed(struct sbx_platform *p)
  * ptrace_death_pipe - the pipe parked leaders read until the core is gone.
  * Close-on-exec, so helpers the core execs (the gofer) do not keep it
  * open; both ends above fd 2: the read end so that the stub's dup3 to fds
- * 0 and 1 never overwrites it, the write end so that no stdio of the core
+ * 0 to 2 never overwrites it, the write end so that no stdio of the core
  * (closed when sbxrun started) ever writes into it.
  */
 static int ptrace_death_pipe(struct sbx_platform *p)
@@ -698,7 +743,7 @@ static void ptrace_fini(struct sbx_platform *p)
 {
 	if (!p)
 		return;
-	munmap((void *)p->stub, PTRACE_STUB_PAGE);
+	munmap((void *)p->stub, PTRACE_STUB_SIZE);
 	close(p->death[0]);
 	close(p->death[1]);
 	free(p);
@@ -722,7 +767,8 @@ static int ptrace_describe(struct sbx_platform *p,
  * The host calls of the plugin.  Stubs are forked from the core and inherit
  * its filter, so this list also covers what a stub does on its own (prctl
  * to close_range, munmap, exit_group, the parked leader's read) and the
- * injected calls (mmap/munmap/mprotect, prctl, clone, exit).
+ * injected calls (mmap/munmap/mprotect, prctl, clone, exit, and for
+ * donated files the socket's recvmsg and close).
  */
 static int ptrace_seccomp_rules(struct sbx_platform *p, void *scmp_ctx)
 {
@@ -737,6 +783,10 @@ static int ptrace_seccomp_rules(struct sbx_platform *p, void *scmp_ctx)
 		SCMP_SYS(exit_group),	    SCMP_SYS(getcpu),
 		SCMP_SYS(sched_setaffinity), SCMP_SYS(rseq),
 		SCMP_SYS(read),		    SCMP_SYS(exit),
+		/* donated files: the stub's socket, and its injected calls */
+		SCMP_SYS(socketpair),	    SCMP_SYS(sendmsg),
+		SCMP_SYS(recvmsg),	    SCMP_SYS(fcntl),
+		SCMP_SYS(close),
 	};
 	size_t i;
 	int err;
@@ -779,7 +829,7 @@ static void ptrace_stub_rseq_off(void)
  * only raw system calls (no locks, no stdio) and never returns.
  */
 static __attribute__((noreturn)) void
-ptrace_stub_child(const struct sbx_platform *p, pid_t core)
+ptrace_stub_child(const struct sbx_platform *p, pid_t core, int sock)
 {
 	int memfd = p->svc->memfd;
 	long r;
@@ -795,12 +845,16 @@ ptrace_stub_child(const struct sbx_platform *p, pid_t core)
 	/* TRACEME before the first stop: the parent never races an attach */
 	if (syscall(SYS_ptrace, PTRACE_TRACEME, 0, 0, 0))
 		syscall(SYS_exit_group, errno);
-	/* the death pipe's read end is above both targets (init) */
-	if ((memfd != PTRACE_STUB_MEMFD &&
+	/* the death pipe's read end is above all three targets (init); the
+	 * socket is moved above them first, out of the way */
+	sock = (int)syscall(SYS_fcntl, sock, F_DUPFD, PTRACE_STUB_SOCK + 1);
+	if (sock < 0 ||
+	    (memfd != PTRACE_STUB_MEMFD &&
 	     syscall(SYS_dup3, memfd, PTRACE_STUB_MEMFD, 0) < 0) ||
-	    syscall(SYS_dup3, p->death[0], PTRACE_STUB_DEATHFD, 0) < 0)
+	    syscall(SYS_dup3, p->death[0], PTRACE_STUB_DEATHFD, 0) < 0 ||
+	    syscall(SYS_dup3, sock, PTRACE_STUB_SOCK, 0) < 0)
 		syscall(SYS_exit_group, PTRACE_START_DUP);
-	if (syscall(SYS_close_range, PTRACE_STUB_DEATHFD + 1, ~0U, 0))
+	if (syscall(SYS_close_range, PTRACE_STUB_SOCK + 1, ~0U, 0))
 		syscall(SYS_exit_group, PTRACE_START_CLOSE);
 	ptrace_stub_rseq_off();
 	((void (*)(void))p->stub)();
@@ -834,7 +888,7 @@ static int ptrace_start_failed(struct sbx_as *as, int status)
 	if (err >= PTRACE_START_PARENT) {
 		static const char *const step[] = {
 			"parent died or prctl(PR_SET_PDEATHSIG) failed",
-			"dup3 of the memory file or the death pipe failed",
+			"dup3 of the memory file, the death pipe or the socket failed",
 			"close_range failed", "rseq unregistration failed",
 		};
 		const char *what = err < PTRACE_START_MUNMAP ?
@@ -862,12 +916,19 @@ static int ptrace_as_create(struct sbx_platform *p, struct sbx_as **out)
 	struct sbx_as *as;
 	pid_t core = getpid();
 	long pid, r;
-	int status = 0, err;
+	int status = 0, err, sv[2];
 
 	as = calloc(1, sizeof(*as));
 	if (!as)
 		return -ENOMEM;
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv)) {
+		err = -errno;
+		free(as);
+		return err;
+	}
+	as->sock = sv[0];
 	as->p = p;
+	pthread_mutex_init(&as->file_lock, NULL);
 	pthread_mutex_init(&as->leader_lock, NULL);
 	pthread_mutex_init(&as->lock, NULL);
 	as->leader.tracer = gettid();
@@ -885,10 +946,12 @@ static int ptrace_as_create(struct sbx_platform *p, struct sbx_as **out)
 	if (pid < 0) {
 		err = -errno;
 		ptrace_log(p, SBX_LOG_ERROR, "clone stub: %s", strerror(-err));
+		close(sv[1]);
 		goto out_free;
 	}
 	if (pid == 0)
-		ptrace_stub_child(p, core);
+		ptrace_stub_child(p, core, sv[1]);
+	close(sv[1]);
 	as->pid = as->leader.tid = pid;
 
 	err = ptrace_wait(as, &as->leader, &status);
@@ -932,6 +995,8 @@ out_kill:
 out_free:
 	pthread_mutex_destroy(&as->lock);
 	pthread_mutex_destroy(&as->leader_lock);
+	pthread_mutex_destroy(&as->file_lock);
+	close(as->sock);
 	free(as);
 	return err;
 }
@@ -965,38 +1030,167 @@ static struct sbx_ctx *ptrace_own_ctx(struct sbx_as *as)
 }
 
 /*
- * ptrace_as_call - run an address-space system call in the stub: on the
- * caller's own stub thread (it is stopped: its core thread is here), else
- * on the leader (before the first context, or from a thread without a
- * context in @as).
+ * struct ptrace_target - the stub thread an address-space op runs on: the
+ * caller's own stub thread (stopped: its core thread is here), else the
+ * leader (before the first context, or from a thread without a context in
+ * the address space), with leader_lock held from ptrace_target_get to
+ * ptrace_target_put.
  */
+struct ptrace_target {
+	struct ptrace_thread *th;
+	struct sbx_ctx *ctx; /* NULL: the leader */
+};
+
+static int ptrace_target_get(struct sbx_as *as, struct ptrace_target *t)
+{
+	int r;
+
+	t->ctx = ptrace_own_ctx(as);
+	if (t->ctx) {
+		t->th = &t->ctx->th;
+		return 0;
+	}
+	t->th = &as->leader;
+	pthread_mutex_lock(&as->leader_lock);
+	r = ptrace_leader_get(as);
+	if (r) {
+		ptrace_leader_put(as);
+		pthread_mutex_unlock(&as->leader_lock);
+	}
+	return r;
+}
+
+static void ptrace_target_put(struct sbx_as *as, struct ptrace_target *t)
+{
+	if (t->ctx)
+		return;
+	ptrace_leader_put(as);
+	pthread_mutex_unlock(&as->leader_lock);
+}
+
+static long ptrace_target_call(struct sbx_as *as, struct ptrace_target *t,
+			       long nr, long a0, long a1, long a2, long a3,
+			       long a4, long a5)
+{
+	return ptrace_inject(as, t->th, t->ctx, nr, a0, a1, a2, a3, a4, a5);
+}
+
+/* ptrace_as_call - run one address-space system call in the stub. */
 static long ptrace_as_call(struct sbx_as *as, long nr, long a0, long a1,
 			   long a2, long a3, long a4, long a5)
 {
-	struct sbx_ctx *ctx = ptrace_own_ctx(as);
-	long r;
+	struct ptrace_target t;
+	long r = ptrace_target_get(as, &t);
 
-	if (ctx)
-		return ptrace_inject(as, &ctx->th, ctx, nr, a0, a1, a2, a3, a4,
-				     a5);
-	pthread_mutex_lock(&as->leader_lock);
-	r = ptrace_leader_get(as);
-	if (!r)
-		r = ptrace_inject(as, &as->leader, NULL, nr, a0, a1, a2, a3,
-				  a4, a5);
-	ptrace_leader_put(as);
-	pthread_mutex_unlock(&as->leader_lock);
+	if (r)
+		return r;
+	r = ptrace_target_call(as, &t, nr, a0, a1, a2, a3, a4, a5);
+	ptrace_target_put(as, &t);
 	return r;
 }
 
 /*
- * as_map - only the memory file for now.  Design note for donated files
- * (the file-system work): keep a socketpair per stub, with the stub's end
- * as its third fd; send the file with SCM_RIGHTS from the core, inject
- * recvmsg to receive it at a free fd number, inject mmap, inject close.
- * The stub then never holds more than the memory file, the death pipe and
- * one socket.
+ * ptrace_receive - make the stub hold donated file @fd (file_lock held,
+ * @t got): send it over the stub's socket with a sequence number and
+ * inject recvmsg into the scratch page's msghdr on @t.  A message with an
+ * older number (whose receive failed) is closed and the next one taken.
+ * Return: the fd number in the stub, or -errno.
  */
+static long ptrace_receive(struct sbx_as *as, struct ptrace_target *t, int fd)
+{
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} u;
+	uint64_t seq = ++as->seq, scratch = as->p->stub + PTRACE_STUB_PAGE;
+	struct iovec iov = { &seq, sizeof(seq) };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1,
+			      .msg_control = u.buf,
+			      .msg_controllen = sizeof(u.buf) };
+	pid_t tid = t->th->tid;
+	struct cmsghdr *c;
+	int tries;
+	long r;
+
+	memset(&u, 0, sizeof(u));
+	c = CMSG_FIRSTHDR(&msg);
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(c), &fd, sizeof(int));
+	if (sendmsg(as->sock, &msg, MSG_DONTWAIT | MSG_NOSIGNAL) != sizeof(seq))
+		return -EIO;
+	for (tries = 0; tries < 4; tries++) {
+		uint64_t got, hdr[2], nfd;
+
+		/* recvmsg rewrites the control length: give it back */
+		if (ptrace_call(PTRACE_POKEDATA, tid,
+				scratch + PTRACE_MSG +
+					offsetof(struct msghdr, msg_controllen),
+				CMSG_SPACE(sizeof(int))))
+			return ptrace_failed(as, t->th, "PTRACE_POKEDATA");
+		r = ptrace_target_call(as, t, SYS_recvmsg, PTRACE_STUB_SOCK,
+				       scratch + PTRACE_MSG,
+				       MSG_DONTWAIT | MSG_CMSG_CLOEXEC, 0, 0, 0);
+		if (r < 0)
+			return r;
+		/* cmsghdr: len (8), level (4), type (4), then the fd */
+		if (ptrace_call(PTRACE_PEEKDATA, tid,
+				scratch + PTRACE_MSG_DATA, &got) ||
+		    ptrace_call(PTRACE_PEEKDATA, tid,
+				scratch + PTRACE_MSG_CTL, &hdr[0]) ||
+		    ptrace_call(PTRACE_PEEKDATA, tid,
+				scratch + PTRACE_MSG_CTL + 8, &hdr[1]) ||
+		    ptrace_call(PTRACE_PEEKDATA, tid,
+				scratch + PTRACE_MSG_CTL + 16, &nfd))
+			return ptrace_failed(as, t->th, "PTRACE_PEEKDATA");
+		nfd &= 0xffffffff;
+		if (hdr[0] != CMSG_LEN(sizeof(int)) ||
+		    hdr[1] != ((uint64_t)SCM_RIGHTS << 32 | SOL_SOCKET) ||
+		    nfd <= PTRACE_STUB_SOCK || nfd > 1024) {
+			ptrace_log(as->p, SBX_LOG_WARN,
+				   "stub %d: no donated file received",
+				   (int)as->pid);
+			return -EIO;
+		}
+		if (r == sizeof(seq) && got == seq)
+			return (long)nfd;
+		ptrace_target_call(as, t, SYS_close, (long)nfd, 0, 0, 0, 0, 0);
+	}
+	return -EIO;
+}
+
+/*
+ * ptrace_map_donated - as_map of a donated file: receive it, mmap it, close
+ * it, all on the one stub thread the op runs on, under file_lock (the
+ * socket and the scratch page are shared by the stub's threads).
+ */
+static long ptrace_map_donated(struct sbx_as *as, uint64_t addr,
+			       uint64_t len, int prot, int mflags, int fd,
+			       uint64_t offset)
+{
+	struct ptrace_target t;
+	long r, sfd;
+
+	pthread_mutex_lock(&as->file_lock);
+	r = ptrace_target_get(as, &t);
+	if (r)
+		goto out;
+	sfd = ptrace_receive(as, &t, fd);
+	if (sfd < 0) {
+		r = sfd;
+	} else {
+		r = ptrace_target_call(as, &t, SYS_mmap, addr, len, prot,
+				       mflags, sfd, offset);
+		ptrace_target_call(as, &t, SYS_close, sfd, 0, 0, 0, 0, 0);
+	}
+	ptrace_target_put(as, &t);
+out:
+	pthread_mutex_unlock(&as->file_lock);
+	return r;
+}
+
+/* as_map - the memory file, or a donated file (see ptrace_receive). */
 static int ptrace_as_map(struct sbx_as *as, uint64_t addr, uint64_t len,
 			 int prot, int fd, uint64_t offset, uint32_t flags)
 {
@@ -1015,14 +1209,11 @@ static int ptrace_as_map(struct sbx_as *as, uint64_t addr, uint64_t len,
 		mflags |= MAP_PRIVATE;
 	else
 		return -EINVAL;
-	if (fd != as->p->svc->memfd) {
-		ptrace_log(as->p, SBX_LOG_ERROR,
-			   "as_map: fd %d is not the memory file; donated files are not supported yet",
-			   fd);
-		return -EOPNOTSUPP;
-	}
-	r = ptrace_as_call(as, SYS_mmap, addr, len, prot, mflags,
-			   PTRACE_STUB_MEMFD, offset);
+	if (fd != as->p->svc->memfd)
+		r = ptrace_map_donated(as, addr, len, prot, mflags, fd, offset);
+	else
+		r = ptrace_as_call(as, SYS_mmap, addr, len, prot, mflags,
+				   PTRACE_STUB_MEMFD, offset);
 	if (r < 0 && r > -4096)
 		return r;
 	if ((uint64_t)r != addr) {
@@ -1076,6 +1267,8 @@ static void ptrace_as_destroy(struct sbx_as *as)
 	}
 	pthread_mutex_destroy(&as->lock);
 	pthread_mutex_destroy(&as->leader_lock);
+	pthread_mutex_destroy(&as->file_lock);
+	close(as->sock);
 	free(as);
 }
 

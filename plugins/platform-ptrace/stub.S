@@ -7,7 +7,8 @@
  * position independent: it finds its own page with a rip-relative lea.
  *
  * A new stub jumps to ptrace_stub_code, unmaps all of the user half of its
- * address space except this page, then stops with int3 for its tracer.
+ * address space except this page and the scratch page after it (recvmsg's
+ * msghdr for donated files), then stops with int3 for its tracer.
  * From then on the tracer only ever points rip at ptrace_stub_syscall to
  * inject a system call: `syscall` runs it and the int3 after it traps back.
  * Application code never runs here: it runs with PTRACE_SYSEMU elsewhere.
@@ -27,6 +28,7 @@
 #define SYS_exit_group	231
 #define USER_TOP	0x7ffffffff000
 #define STUB_PAGE	4096
+#define STUB_SIZE	8192	/* PTRACE_STUB_SIZE of ptrace.c */
 #define DEATHFD		1	/* PTRACE_STUB_DEATHFD of ptrace.c */
 #define EINTR		4
 
@@ -46,9 +48,10 @@ ptrace_stub_code:
 	test %rax, %rax
 	jnz .Lfail
 
-	/* munmap(base + STUB_PAGE, USER_TOP - (base + STUB_PAGE)) */
+	/* munmap(base + STUB_SIZE, USER_TOP - (base + STUB_SIZE)): the
+	 * code page and the scratch page after it stay */
 	lea .Lbase(%rip), %rdi
-	add $STUB_PAGE, %rdi
+	add $STUB_SIZE, %rdi
 	movabs $USER_TOP, %rsi
 	sub %rdi, %rsi
 	mov $SYS_munmap, %eax

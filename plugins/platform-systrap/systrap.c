@@ -10,8 +10,16 @@
  * request over a socketpair.  The zygote is double-forked (not our child,
  * it never shows up in the core's waits), exits when the core's end of the
  * socket closes, and its stubs die with it (PR_SET_PDEATHSIG).  A stub
- * keeps only the memory file (fd SYSTRAP_STUB_MEMFD), the stub code page
- * and its own shared slot (systrap_abi.h), then installs its filter.
+ * keeps only the memory file (fd SYSTRAP_STUB_MEMFD), its end of a socket
+ * for donated files (SYSTRAP_STUB_SOCK; the zygote hands the core the
+ * other end), the stub code page and its own shared slot (systrap_abi.h),
+ * then installs its filter.
+ *
+ * Donated files (as_map of a host file the gofer gave the core): the core
+ * sends the fd with SCM_RIGHTS, the parked stub thread receives it
+ * (recvmsg, at SYSTRAP_STUB_FILEFD), maps it and closes it, each a
+ * trampoline call the filter pins to those fds.  The stub never holds a
+ * donated fd between ops.
  *
  * The filter (systrap_build_filter) traps every system call except a few
  * made from the one trampoline instruction of stub.S, with their arguments
@@ -178,6 +186,8 @@ struct sbx_as {
 	int group;
 	pid_t pid;
 	int pidfd;
+	int sock;	/* core end of the stub's socket for donated files */
+	uint64_t seq;	/* donations sent (op_lock) */
 	atomic_bool dead;
 	pthread_mutex_t op_lock;
 	struct systrap_thread t[SYSTRAP_MAX_CTX];
@@ -473,9 +483,14 @@ static void systrap_rule_end(struct systrap_bpf *b, unsigned at)
  *     futex WAIT/WAKE (the hand-off; any word, no other op),
  *     arch_prctl(ARCH_SET_FS) (when the CPU lacks FSGSBASE),
  *     mmap(user range, < 4 GiB, prot rwx, MAP_FIXED with MAP_SHARED or
- *       MAP_PRIVATE and nothing else, fd SYSTRAP_STUB_MEMFD: the only fd
- *       the stub has), and munmap and
- *       mprotect of the user range;
+ *       MAP_PRIVATE and nothing else, fd SYSTRAP_STUB_MEMFD or
+ *       SYSTRAP_STUB_FILEFD), and munmap and mprotect of the user range;
+ *     recvmsg(SYSTRAP_STUB_SOCK, any msghdr, MSG_DONTWAIT|MSG_CMSG_CLOEXEC)
+ *       and close(SYSTRAP_STUB_FILEFD): receiving a donated file.  The
+ *       application can make these calls too, through the trampoline: it
+ *       could take a file the core is sending (only ever one it asked to
+ *       map, so nothing it could not map anyway) or close the one being
+ *       mapped; either makes that as_map fail, nothing more;
  *     clone with exactly SYSTRAP_CLONE_FLAGS (a thread of this stub: no
  *       new process, no tid or TLS pointers, ptid/ctid/tls zero), its new
  *       stack at SYSTRAP_BOOT_OFF of one of our slots: how the core gets a
@@ -539,7 +554,22 @@ static int systrap_build_filter(struct sbx_platform *p)
 	systrap_emit(&b, BPF_JMP | BPF_JEQ | BPF_K, 1, 0, MAP_PRIVATE | MAP_FIXED);
 	systrap_ret(&b, SECCOMP_RET_KILL_PROCESS);
 	systrap_need_eq(&b, SD_ARG_HI(4), 0);
-	systrap_need_eq(&b, SD_ARG_LO(4), SYSTRAP_STUB_MEMFD);
+	systrap_ld(&b, SD_ARG_LO(4));
+	systrap_emit(&b, BPF_JMP | BPF_JEQ | BPF_K, 2, 0, SYSTRAP_STUB_MEMFD);
+	systrap_emit(&b, BPF_JMP | BPF_JEQ | BPF_K, 1, 0, SYSTRAP_STUB_FILEFD);
+	systrap_ret(&b, SECCOMP_RET_KILL_PROCESS);
+	systrap_rule_end(&b, at);
+
+	at = systrap_rule(&b, SYS_recvmsg);
+	systrap_need_eq(&b, SD_ARG_HI(0), 0);
+	systrap_need_eq(&b, SD_ARG_LO(0), SYSTRAP_STUB_SOCK);
+	systrap_need_eq(&b, SD_ARG_HI(2), 0);
+	systrap_need_eq(&b, SD_ARG_LO(2), MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+	systrap_rule_end(&b, at);
+
+	at = systrap_rule(&b, SYS_close);
+	systrap_need_eq(&b, SD_ARG_HI(0), 0);
+	systrap_need_eq(&b, SD_ARG_LO(0), SYSTRAP_STUB_FILEFD);
 	systrap_rule_end(&b, at);
 
 	at = systrap_rule(&b, SYS_munmap);
@@ -625,7 +655,7 @@ static void systrap_stub_rseq_off(void)
  */
 static __attribute__((noreturn)) void
 systrap_stub_child(const struct sbx_platform *p,
-		   const struct systrap_zygote_fds *z, int group)
+		   const struct systrap_zygote_fds *z, int group, int sock)
 {
 	static const int sigs[] = { SIGSYS, SIGSEGV, SIGBUS, SIGFPE,
 				    SIGILL, SIGTRAP, SYSTRAP_INTR_SIG };
@@ -653,7 +683,11 @@ systrap_stub_child(const struct sbx_platform *p,
 	if (syscall(SYS_prctl, PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) ||
 	    syscall(SYS_getppid) != z->self)
 		syscall(SYS_exit_group, SYSTRAP_EXIT_PARENT);
-	if (syscall(SYS_dup3, z->memfd, SYSTRAP_STUB_MEMFD, 0) < 0)
+	/* out of the way of the numbers it must end at, then into place */
+	sock = (int)syscall(SYS_fcntl, sock, F_DUPFD, SYSTRAP_STUB_FILEFD + 1);
+	if (sock < 0 ||
+	    syscall(SYS_dup3, z->memfd, SYSTRAP_STUB_MEMFD, 0) < 0 ||
+	    syscall(SYS_dup3, sock, SYSTRAP_STUB_SOCK, 0) < 0)
 		syscall(SYS_exit_group, SYSTRAP_EXIT_FDS);
 	/*
 	 * The group replaces the PROT_NONE reservation inherited from the
@@ -664,8 +698,9 @@ systrap_stub_child(const struct sbx_platform *p,
 		    MAP_SHARED | MAP_FIXED, z->shmfd,
 		    (long)group * SYSTRAP_GROUP) != (long)sh)
 		syscall(SYS_exit_group, SYSTRAP_EXIT_MAP);
-	/* only the memory file stays: not the zygote's socket or slots */
-	if (syscall(SYS_close_range, SYSTRAP_STUB_MEMFD + 1, ~0U, 0))
+	/* only the memory file and our socket stay: not the zygote's
+	 * socket or slots */
+	if (syscall(SYS_close_range, SYSTRAP_STUB_SOCK + 1, ~0U, 0))
 		syscall(SYS_exit_group, SYSTRAP_EXIT_FDS);
 	systrap_stub_rseq_off();
 
@@ -688,8 +723,36 @@ systrap_stub_child(const struct sbx_platform *p,
 }
 
 /*
+ * systrap_zygote_reply - send the core a new stub's pid (or -errno) and,
+ * with it, the core's end of the stub's socket (@fd, unless -1).
+ */
+static void systrap_zygote_reply(int sock, long pid, int fd)
+{
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} u;
+	struct iovec iov = { &pid, sizeof(pid) };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
+	struct cmsghdr *c;
+
+	if (fd >= 0) {
+		memset(&u, 0, sizeof(u));
+		msg.msg_control = u.buf;
+		msg.msg_controllen = sizeof(u.buf);
+		c = CMSG_FIRSTHDR(&msg);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(c), &fd, sizeof(int));
+	}
+	syscall(SYS_sendmsg, sock, &msg, MSG_NOSIGNAL);
+}
+
+/*
  * systrap_zygote - serve stub requests until the core's end closes.
- * A request is a slot group number; the answer the new stub's pid or -errno.
+ * A request is a slot group number; the answer the new stub's pid or
+ * -errno, with the core's end of the new stub's socket.
  */
 static __attribute__((noreturn)) void
 systrap_zygote(const struct sbx_platform *p, struct systrap_zygote_fds *z)
@@ -710,15 +773,24 @@ systrap_zygote(const struct sbx_platform *p, struct systrap_zygote_fds *z)
 			continue;
 		if (n != sizeof(group))
 			syscall(SYS_exit_group, 0);
+		int sv[2] = { -1, -1 };
+
 		pid = -EINVAL;
-		if (group >= 0 && group < SYSTRAP_NAS) {
+		if (group >= 0 && group < SYSTRAP_NAS &&
+		    syscall(SYS_socketpair, AF_UNIX, SOCK_SEQPACKET, 0, sv)) {
+			pid = -errno;
+		} else if (group >= 0 && group < SYSTRAP_NAS) {
 			pid = syscall(SYS_clone, SIGCHLD, 0L, 0L, 0L, 0L);
 			if (pid == 0)
-				systrap_stub_child(p, z, group);
+				systrap_stub_child(p, z, group, sv[1]);
 			if (pid < 0)
 				pid = -errno;
 		}
-		syscall(SYS_write, z->sock, &pid, sizeof(pid));
+		systrap_zygote_reply(z->sock, pid, pid > 0 ? sv[0] : -1);
+		if (sv[0] >= 0) {
+			syscall(SYS_close, sv[0]);
+			syscall(SYS_close, sv[1]);
+		}
 	}
 }
 
@@ -1013,6 +1085,8 @@ static int systrap_seccomp_rules(struct sbx_platform *p, void *scmp_ctx)
 		SCMP_SYS(munmap),	     SCMP_SYS(sched_setaffinity),
 		SCMP_SYS(getcpu),	     SCMP_SYS(getpid),
 		SCMP_SYS(gettid),	     SCMP_SYS(clock_gettime),
+		/* donated files to stubs (SCM_RIGHTS), stub sockets */
+		SCMP_SYS(sendmsg),	     SCMP_SYS(recvmsg),
 		/* interrupt() and liveness checks of one stub thread */
 		SCMP_SYS(tgkill),
 	};
@@ -1100,17 +1174,39 @@ static void systrap_group_put(struct sbx_platform *p, int group)
 	pthread_mutex_unlock(&p->lock);
 }
 
-/* systrap_spawn - ask the zygote for a stub on @group; its pid or -errno */
-static long systrap_spawn(struct sbx_platform *p, int group)
+/*
+ * systrap_spawn - ask the zygote for a stub on @group: its pid (and in
+ * *@sock the core's end of its socket) or -errno.
+ */
+static long systrap_spawn(struct sbx_platform *p, int group, int *sock)
 {
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} u;
 	long pid = -EPIPE;
+	struct iovec iov = { &pid, sizeof(pid) };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1,
+			      .msg_control = u.buf,
+			      .msg_controllen = sizeof(u.buf) };
+	struct cmsghdr *c;
 
+	*sock = -1;
 	/* one request at a time, so answers are not crossed */
 	pthread_mutex_lock(&p->lock);
 	if (write(p->zsock, &group, sizeof(group)) != sizeof(group) ||
-	    read(p->zsock, &pid, sizeof(pid)) != sizeof(pid))
+	    recvmsg(p->zsock, &msg, MSG_CMSG_CLOEXEC) != sizeof(pid))
 		pid = -EPIPE;
 	pthread_mutex_unlock(&p->lock);
+	c = pid > 0 ? CMSG_FIRSTHDR(&msg) : NULL;
+	if (c && c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS &&
+	    c->cmsg_len == CMSG_LEN(sizeof(int)))
+		memcpy(sock, CMSG_DATA(c), sizeof(int));
+	if (pid > 0 && *sock < 0) {
+		systrap_log(p, SBX_LOG_ERROR, "the zygote sent no socket");
+		kill(pid, SIGKILL);
+		pid = -EPROTO;
+	}
 	if (pid == -EPIPE)
 		systrap_log(p, SBX_LOG_ERROR, "the stub zygote is gone");
 	return pid;
@@ -1196,6 +1292,7 @@ static int systrap_as_create(struct sbx_platform *p, struct sbx_as **out)
 		return -ENOMEM;
 	as->p = p;
 	as->pidfd = -1;
+	as->sock = -1;
 	pthread_mutex_init(&as->op_lock, NULL);
 	as->group = systrap_group_get(p);
 	if (as->group < 0) {
@@ -1224,7 +1321,7 @@ static int systrap_as_create(struct sbx_platform *p, struct sbx_as **out)
 	prog->len = p->nfilter;
 	prog->filter = (struct sock_filter *)(t->sh_addr + SH_FILTER);
 
-	pid = systrap_spawn(p, as->group);
+	pid = systrap_spawn(p, as->group, &as->sock);
 	if (pid < 0) {
 		err = pid;
 		systrap_log(p, SBX_LOG_ERROR, "fork stub: %s", strerror(-err));
@@ -1257,6 +1354,7 @@ out_reap:
 	if (!systrap_reap(as)) {
 		/* still alive: it may write the slots, so never reuse them */
 		close(as->pidfd);
+		close(as->sock);
 		free(as);
 		return err;
 	}
@@ -1264,6 +1362,8 @@ out_reap:
 out_group:
 	systrap_group_put(p, as->group);
 out_free:
+	if (as->sock >= 0)
+		close(as->sock);
 	for (i = 0; i < SYSTRAP_MAX_CTX; i++)
 		pthread_mutex_destroy(&as->t[i].run);
 	pthread_mutex_destroy(&as->op_lock);
@@ -1337,17 +1437,95 @@ static int systrap_check_range(struct sbx_as *as, uint64_t addr, uint64_t len)
 #define SYSTRAP_CHUNK (1ULL << 30)
 
 /*
+ * systrap_receive - make parked stub thread @t hold donated file @fd at
+ * SYSTRAP_STUB_FILEFD: send it over the stub's socket with a sequence
+ * number, and have @t recvmsg it into the msghdr of its slot.  A message
+ * with an older number (one whose receive failed earlier) is closed and
+ * the next one taken.  The slot and the fd number are the application's
+ * to tamper with: the worst it can do is make this fail, or make the stub
+ * map a file the core once sent it to map.  as->op_lock held.
+ */
+static int systrap_receive(struct sbx_as *as, struct systrap_thread *t, int fd)
+{
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} u;
+	uint64_t seq = ++as->seq;
+	struct iovec iov = { &seq, sizeof(seq) };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1,
+			      .msg_control = u.buf,
+			      .msg_controllen = sizeof(u.buf) };
+	struct cmsghdr *c;
+	int tries;
+	long r;
+
+	_Static_assert(SH_FILTER + SH_FILTER_MAX * sizeof(struct sock_filter) <=
+			       SH_MSG &&
+		       SH_MSG + sizeof(struct msghdr) <= SH_MSG_IOV &&
+		       SH_MSG_CTL_LEN == CMSG_SPACE(sizeof(int)) &&
+		       SH_MSG_CTL + SH_MSG_CTL_LEN <= SH_ALT,
+		       "slot layout");
+	memset(&u, 0, sizeof(u));
+	c = CMSG_FIRSTHDR(&msg);
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(c), &fd, sizeof(int));
+	if (sendmsg(as->sock, &msg, MSG_DONTWAIT | MSG_NOSIGNAL) != sizeof(seq))
+		return -errno ? -errno : -EIO;
+	for (tries = 0; tries < 4; tries++) {
+		struct msghdr *sm = (struct msghdr *)(t->sh + SH_MSG);
+		struct iovec *si = (struct iovec *)(t->sh + SH_MSG_IOV);
+		uint64_t got;
+		int nfd = -1;
+
+		memset(t->sh + SH_MSG, 0, SH_MSG_CTL + SH_MSG_CTL_LEN - SH_MSG);
+		si->iov_base = (void *)(t->sh_addr + SH_MSG_DATA);
+		si->iov_len = sizeof(uint64_t);
+		sm->msg_iov = (struct iovec *)(t->sh_addr + SH_MSG_IOV);
+		sm->msg_iovlen = 1;
+		sm->msg_control = (void *)(t->sh_addr + SH_MSG_CTL);
+		sm->msg_controllen = SH_MSG_CTL_LEN;
+		r = systrap_op(t, SYS_recvmsg, SYSTRAP_STUB_SOCK,
+			       t->sh_addr + SH_MSG,
+			       MSG_DONTWAIT | MSG_CMSG_CLOEXEC, 0, 0, 0);
+		if (r < 0)
+			return (int)r;
+		memcpy(&got, t->sh + SH_MSG_DATA, sizeof(got));
+		c = (struct cmsghdr *)(t->sh + SH_MSG_CTL);
+		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS &&
+		    c->cmsg_len == CMSG_LEN(sizeof(int)))
+			memcpy(&nfd, CMSG_DATA(c), sizeof(int));
+		if (nfd != SYSTRAP_STUB_FILEFD) {
+			/* another file already sits at FILEFD: only the
+			 * application's own calls can have put it there */
+			systrap_log(as->p, SBX_LOG_WARN,
+				    "stub %d: donated file received at fd %d",
+				    as->pid, nfd);
+			return -EIO;
+		}
+		if (r == sizeof(seq) && got == seq)
+			return 0;
+		systrap_op(t, SYS_close, SYSTRAP_STUB_FILEFD, 0, 0, 0, 0, 0);
+	}
+	return -EIO;
+}
+
+/*
  * systrap_as_ops - run @nr over [@addr, +@len) in chunks, on one parked
  * stub thread, serialised with every other op of @as.  mmap returns the
- * address, munmap and mprotect 0.
+ * address, munmap and mprotect 0.  An mmap of @fd >= 0 (a donated file)
+ * first hands the stub the file and closes it there afterwards.
  */
 static int systrap_as_ops(struct sbx_as *as, long nr, uint64_t addr,
-			  uint64_t len, int prot, int mflags, uint64_t offset)
+			  uint64_t len, int prot, int mflags, uint64_t offset,
+			  int fd)
 {
 	struct systrap_thread *t;
 	uint64_t done, n;
 	long r = 0;
-	int err = 0;
+	int err = 0, sfd = SYSTRAP_STUB_MEMFD;
 
 	if (atomic_load(&as->dead))
 		return -ESRCH;
@@ -1357,11 +1535,15 @@ static int systrap_as_ops(struct sbx_as *as, long nr, uint64_t addr,
 		pthread_mutex_unlock(&as->op_lock);
 		return -ESRCH;
 	}
+	if (fd >= 0) {
+		err = systrap_receive(as, t, fd);
+		sfd = SYSTRAP_STUB_FILEFD;
+	}
 	for (done = 0; done < len && !err; done += n) {
 		n = len - done < SYSTRAP_CHUNK ? len - done : SYSTRAP_CHUNK;
 		if (nr == SYS_mmap)
 			r = systrap_op(t, nr, addr + done, n, prot, mflags,
-				       SYSTRAP_STUB_MEMFD, offset + done);
+				       sfd, offset + done);
 		else
 			r = systrap_op(t, nr, addr + done, n, prot, 0, 0, 0);
 		if (r < 0 && r > -4096) {
@@ -1375,6 +1557,8 @@ static int systrap_as_ops(struct sbx_as *as, long nr, uint64_t addr,
 			err = -EFAULT;
 		}
 	}
+	if (fd >= 0)
+		systrap_op(t, SYS_close, SYSTRAP_STUB_FILEFD, 0, 0, 0, 0, 0);
 	systrap_park_put(t);
 	pthread_mutex_unlock(&as->op_lock);
 	return err;
@@ -1397,13 +1581,8 @@ static int systrap_as_map(struct sbx_as *as, uint64_t addr, uint64_t len,
 		mflags |= MAP_PRIVATE;
 	else
 		return -EINVAL;
-	if (fd != as->p->svc->memfd) {
-		systrap_log(as->p, SBX_LOG_ERROR,
-			    "as_map: fd %d is not the memory file; donated files are not supported yet",
-			    fd);
-		return -EOPNOTSUPP;
-	}
-	return systrap_as_ops(as, SYS_mmap, addr, len, prot, mflags, offset);
+	return systrap_as_ops(as, SYS_mmap, addr, len, prot, mflags, offset,
+			      fd == as->p->svc->memfd ? -1 : fd);
 }
 
 static int systrap_as_unmap(struct sbx_as *as, uint64_t addr, uint64_t len)
@@ -1412,7 +1591,7 @@ static int systrap_as_unmap(struct sbx_as *as, uint64_t addr, uint64_t len)
 
 	if (err)
 		return err;
-	return systrap_as_ops(as, SYS_munmap, addr, len, 0, 0, 0);
+	return systrap_as_ops(as, SYS_munmap, addr, len, 0, 0, 0, -1);
 }
 
 static int systrap_as_protect(struct sbx_as *as, uint64_t addr, uint64_t len,
@@ -1424,7 +1603,7 @@ static int systrap_as_protect(struct sbx_as *as, uint64_t addr, uint64_t len,
 		return err;
 	if (prot & ~(PROT_READ | PROT_WRITE | PROT_EXEC))
 		return -EINVAL;
-	return systrap_as_ops(as, SYS_mprotect, addr, len, prot, 0, 0);
+	return systrap_as_ops(as, SYS_mprotect, addr, len, prot, 0, 0, -1);
 }
 
 static void systrap_as_destroy(struct sbx_as *as)
@@ -1440,6 +1619,7 @@ static void systrap_as_destroy(struct sbx_as *as)
 			    "stub %d outlived SIGKILL; slot group %d not reused",
 			    as->pid, as->group);
 	close(as->pidfd);
+	close(as->sock);
 	for (i = 0; i < SYSTRAP_MAX_CTX; i++)
 		pthread_mutex_destroy(&as->t[i].run);
 	pthread_mutex_destroy(&as->op_lock);

@@ -65,6 +65,16 @@
 #define SH_PROG		128	/* struct sock_fprog for the start code */
 #define SH_FILTER	256	/* struct sock_filter[], up to SH_FILTER_MAX */
 #define SH_FILTER_MAX	160
+/*
+ * Receiving a donated file (as_map of an fd other than the memory file):
+ * a struct msghdr, its iovec, the 8-byte payload (a sequence number) and
+ * the control buffer for one SCM_RIGHTS fd, for the stub's recvmsg.
+ */
+#define SH_MSG		2048	/* struct msghdr (56 bytes) */
+#define SH_MSG_IOV	2112	/* struct iovec */
+#define SH_MSG_DATA	2128	/* u64 sequence number */
+#define SH_MSG_CTL	2136	/* CMSG_SPACE(sizeof(int)) == 24 bytes */
+#define SH_MSG_CTL_LEN	24
 #define SH_ALT		0x1000	/* alternate signal stack: to the slot end */
 
 /* SH_FLAGS bits */
@@ -89,7 +99,14 @@
 #define SYSTRAP_EXIT_TAMPER	207 /* signal frame outside the alt stack */
 #define SYSTRAP_EXIT_STATE	208 /* unknown command */
 
-/* The fd at which a stub holds the memory file (its only fd). */
+/*
+ * The stub's fds: the memory file, its end of a socket over which the
+ * core sends donated files (SCM_RIGHTS), and the number at which a
+ * received file sits between its recvmsg, mmap and close (the lowest free
+ * one, since nothing else is open).
+ */
 #define SYSTRAP_STUB_MEMFD	0
+#define SYSTRAP_STUB_SOCK	1
+#define SYSTRAP_STUB_FILEFD	2
 
 #endif

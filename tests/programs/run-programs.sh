@@ -162,6 +162,14 @@ cases() {
 		check "$name (gofer /var/tmp)" "$p"
 		config=$tmpfs_config
 		;;
+	filemap)
+		check "$name" "$p"
+		# with host files that can be written: /var/tmp on the gofer
+		tmpfs_config=$config
+		config=$tmp/gofer.yaml
+		check "$name (gofer /var/tmp)" "$p" /var/tmp
+		config=$tmpfs_config
+		;;
 	*)
 		not_ok "$name" "no cases for program $base"
 		;;

@@ -1,8 +1,8 @@
 /*
  * Thread stress, compared natively and in the sandbox: 16 threads
  * hammering one mutex between condvar barrier rounds, raw futex ping-pong
- * pairs, create/join churn, concurrent mmap/munmap that must never hand
- * two threads one range, forks while threads write one page (copy-on-write
+ * pairs, create/join churn, concurrent mmap/munmap (anonymous and of this
+ * program's file) that must never hand two threads one range, forks while threads write one page (copy-on-write
  * faults racing), detached threads that pthread_exit, and the
  * main thread leaving first (pthread_exit) while another thread carries on,
  * creates threads and forks, and execve from a thread among others.
@@ -12,6 +12,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -93,9 +94,15 @@ static void *ping(void *arg)
 	return NULL;
 }
 
+/* this program, opened read-only: its pages map the file (in the sandbox a
+ * host file the gofer donated) */
+static int self_fd = -1;
+
 /*
  * Each thread maps pages, fills them with its own byte and checks them
- * after a yield: two threads must never be given the same range.
+ * after a yield: two threads must never be given the same range.  Every
+ * other map is a private writable map of the program's file, which must
+ * read as the file (an ELF header) before it is written.
  */
 static void *mapper(void *arg)
 {
@@ -104,11 +111,16 @@ static void *mapper(void *arg)
 
 	for (int i = 0; i < MAPS; i++) {
 		size_t len = (1 + i % 3) * 4096;
+		int file = self_fd >= 0 && i % 2;
 		unsigned char *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
-					MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+					file ? MAP_PRIVATE
+					     : MAP_PRIVATE | MAP_ANONYMOUS,
+					file ? self_fd : -1, 0);
 
 		if (p == MAP_FAILED)
 			return (void *)-1L;
+		if (file && memcmp(p, "\177ELF", 4))
+			bad++;
 		memset(p, mark, len);
 		sched_yield();
 		for (size_t j = 0; j < len; j += 512)
@@ -229,7 +241,7 @@ static void *survivor(void *arg)
 	return arg;
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
 	pthread_t t[2 * PAIRS], s;
 	pthread_attr_t attr;
@@ -258,14 +270,17 @@ int main(void)
 		long bad = 0;
 		void *r;
 
+		self_fd = argc > 0 ? open(argv[0], O_RDONLY | O_CLOEXEC) : -1;
 		for (long i = 0; i < MAPPERS; i++)
 			pthread_create(&mt[i], NULL, mapper, (void *)i);
 		for (int i = 0; i < MAPPERS; i++) {
 			pthread_join(mt[i], &r);
 			bad += (long)r;
 		}
-		printf("concurrent mmap/munmap: %d threads x %d, bad %ld\n",
-		       MAPPERS, MAPS, bad);
+		printf("concurrent mmap/munmap: %d threads x %d, file maps %s, bad %ld\n",
+		       MAPPERS, MAPS, self_fd >= 0 ? "yes" : "no", bad);
+		if (self_fd >= 0)
+			close(self_fd);
 	}
 
 	{

@@ -8,10 +8,12 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include <sbx/platform.h>
 
 #include "core/mm/memfile.h"
+#include "core/mm/mfile.h"
 #include "core/mm/mm.h"
 #include "runner.h"
 
@@ -378,6 +380,97 @@ START_TEST(test_mm_fork_shared)
 }
 END_TEST
 
+/* file VMAs over a memfd standing in for a donated host file */
+START_TEST(test_mm_file_vmas)
+{
+	int fd = memfd_create("file", 0);
+	struct mfile *mf;
+	struct mm child;
+	struct mm_backend be = { NULL, fake_map, fake_unmap, fake_protect };
+	char buf[8] = "";
+	int code;
+
+	ck_assert_int_eq(mfile_guard_init(), 0);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(ftruncate(fd, 4 * P), 0);
+	ck_assert_int_eq(pwrite(fd, "filedata", 8, P), 8);
+	ck_assert_int_eq(mfile_new(fd, true, 8 * P, 1, 2, "/f", &mf), 0);
+	/* shared: core copies reach the file */
+	ck_assert_int_eq(mm_map_file(&mm, BASE, 4 * P, PROT_READ | PROT_WRITE,
+				     mf, 0, true, false), 0);
+	ck_assert_int_eq(mm_copy_in(&mm, buf, BASE + P, 8), 0);
+	ck_assert_mem_eq(buf, "filedata", 8);
+	ck_assert_int_eq(mm_copy_out(&mm, BASE + 2 * P, "shared", 6), 0);
+	ck_assert_int_eq(pread(fd, buf, 6, 2 * P), 6);
+	ck_assert_mem_eq(buf, "shared", 6);
+	ck_assert_uint_eq(mm.committed, 0); /* the file's pages, not ours */
+	/* private: a core write copies the page, the file stays */
+	ck_assert_int_eq(mm_map_file(&mm, BASE + 8 * P, 4 * P,
+				     PROT_READ | PROT_WRITE, mf, 0, false,
+				     false), 0);
+	ck_assert_int_eq(mm_copy_out(&mm, BASE + 9 * P, "privat", 6), 0);
+	ck_assert_int_eq(pread(fd, buf, 8, P), 8);
+	ck_assert_mem_eq(buf, "filedata", 8);
+	ck_assert_int_eq(mm_copy_in(&mm, buf, BASE + 9 * P, 8), 0);
+	ck_assert_mem_eq(buf, "privatta", 8);
+	ck_assert(mm_find_vma(&mm, BASE + 9 * P)->flags & VMA_COPIED);
+	/* past the end of the file: EFAULT for the core, SIGBUS on a fault */
+	ck_assert_int_eq(ftruncate(fd, P), 0);
+	ck_assert_int_eq(mm_copy_in(&mm, buf, BASE + 3 * P, 8), -EFAULT);
+	ck_assert_int_eq(mm_fault(&mm, BASE + 8 * P + 3 * P,
+				  SBX_ACCESS_WRITE, &code), -ENXIO);
+	ck_assert_int_eq(code, BUS_ADRERR);
+	/* access unknown (ptrace) on the read-write VMA: still the file's
+	 * SIGBUS, not a raced fault to retry */
+	code = 0;
+	ck_assert_int_eq(mm_fault(&mm, BASE + 8 * P + 2 * P, 0, &code),
+			 -ENXIO);
+	ck_assert_int_eq(code, BUS_ADRERR);
+	ck_assert_int_eq(ftruncate(fd, 4 * P), 0);
+	/* a write fault on a file page copies it */
+	ck_assert_int_eq(mm_fault(&mm, BASE + 8 * P + 3 * P,
+				  SBX_ACCESS_WRITE, &code), 0);
+	/* mprotect of a read-only file's shared mapping: EACCES */
+	mf->writable = false;
+	ck_assert_int_eq(mm_protect(&mm, BASE, P, PROT_READ), 0);
+	ck_assert_int_eq(mm_protect(&mm, BASE, P, PROT_READ | PROT_WRITE),
+			 -EACCES);
+	mf->writable = true;
+	/* fork shares both; split and unmap keep the references right */
+	mm_init(&child, 0x10000, 0x7f0000000000ULL, 0, &be);
+	ck_assert_int_eq(mm_fork(&child, &mm), 0);
+	ck_assert_int_eq(mm_copy_out(&mm, BASE + 2 * P, "again!", 6), 0);
+	ck_assert_int_eq(mm_copy_in(&child, buf, BASE + 2 * P, 6), 0);
+	ck_assert_mem_eq(buf, "again!", 6);
+	ck_assert_int_eq(mm_copy_in(&child, buf, BASE + 9 * P, 6), 0);
+	ck_assert_mem_eq(buf, "privat", 6);
+	ck_assert_int_eq(mm_unmap(&child, BASE + P, P), 0);
+	mm_destroy(&child);
+	ck_assert_int_eq(mm_copy_in(&mm, buf, BASE + 2 * P, 6), 0);
+	/* placed (mmap): the range is chosen under the lock, never a taken
+	 * one */
+	{
+		uint64_t at = BASE;
+
+		ck_assert_int_eq(mm_map_file_placed(&mm, &at, P, PROT_READ, mf,
+						    0, true, false,
+						    MM_PLACE_NOREPLACE),
+				 -EEXIST);
+		ck_assert_int_eq(mm_map_file_placed(&mm, &at, P, PROT_READ, mf,
+						    0, true, false,
+						    MM_PLACE_HINT),
+				 0);
+		ck_assert(at + P <= BASE || at >= BASE + 12 * P);
+		ck_assert_ptr_eq(mm_find_vma(&mm, at)->mf, mf);
+		ck_assert_int_eq(mm_unmap(&mm, at, P), 0);
+	}
+	ck_assert_int_eq(mm_unmap(&mm, BASE, 16 * P), 0);
+	ck_assert_int_eq(__atomic_load_n(&mf->refs, __ATOMIC_RELAXED), 1);
+	mfile_put(mf);
+	close(fd);
+}
+END_TEST
+
 Suite *sbx_test_suite(void)
 {
 	Suite *s = suite_create("mm");
@@ -399,6 +492,7 @@ Suite *sbx_test_suite(void)
 		{ "special", test_mm_special_pages },
 		{ "fork_cow", test_mm_fork_cow },
 		{ "fork_shared", test_mm_fork_shared },
+		{ "file", test_mm_file_vmas },
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
