@@ -92,7 +92,7 @@ static long do_read(struct task *t, struct file *f, uint64_t buf, size_t len,
 	} else if (off < 0 && f->ops->read_task) {
 		n = f->ops->read_task(t, f, b, len);
 	} else {
-		n = off < 0 ? wait_host_fd(t, f, POLLIN) : 0;
+		n = off < 0 && len ? wait_host_fd(t, f, POLLIN) : 0; /* 0 bytes: at once */
 		if (!n)
 			n = f->ops->read ? f->ops->read(f, b, len, off) : -EINVAL;
 	}
@@ -119,7 +119,7 @@ static long do_write(struct task *t, struct file *f, uint64_t buf, size_t len,
 		return n;
 	} else if (off < 0 && f->ops->write_task)
 		n = f->ops->write_task(t, f, b, len);
-	else if (!(n = off < 0 ? wait_host_fd(t, f, POLLOUT) : 0))
+	else if (!(n = off < 0 && len ? wait_host_fd(t, f, POLLOUT) : 0))
 		n = f->ops->write ? f->ops->write(f, b, len, off) : -EINVAL;
 	free(b);
 	return n < 0 ? broken_pipe(t, n) : n;

@@ -112,6 +112,9 @@ static void allocation(int fd)
 	int p[2];
 
 	if (pipe(p) == 0) {
+		/* zero bytes never wait, even on an empty pipe */
+		SHOW("read of 0 bytes from an empty pipe", read(p[0], buf, 0));
+		SHOW("write of 0 bytes to a pipe", write(p[1], buf, 0));
 		SHOW("fallocate on a pipe", fallocate(p[1], 0, 0, 10));
 		close(p[0]);
 		close(p[1]);
