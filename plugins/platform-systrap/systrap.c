@@ -1752,7 +1752,7 @@ static void systrap_ctx_destroy(struct sbx_ctx *ctx)
 {
 	struct sbx_as *as;
 	struct systrap_thread *t;
-	struct timespec ts = { 0, 1000000 };
+	struct timespec ts = { 0, 10000 };
 	int i;
 
 	if (!ctx)
@@ -1765,13 +1765,18 @@ static void systrap_ctx_destroy(struct sbx_ctx *ctx)
 		pthread_mutex_lock(&t->run);
 		if (!atomic_load(&t->dead) && !atomic_load(&as->dead))
 			systrap_post(t, SYSTRAP_ST_EXIT);
-		/* the slot may be reused only when the thread is gone */
+		/* the slot may be reused only when the thread is gone; it
+		 * usually is within tens of microseconds, and this holds
+		 * op_lock (ctx_create waits): back off from 10 us to 1 ms,
+		 * giving up after about a second */
 		for (i = 0; i < 1000; i++) {
 			if (atomic_load(&as->dead) ||
 			    (syscall(SYS_tgkill, as->pid, t->tid, 0) &&
 			     errno == ESRCH))
 				break;
 			ppoll(NULL, 0, &ts, NULL);
+			if (ts.tv_nsec < 1000000)
+				ts.tv_nsec *= 2;
 		}
 		if (i < 1000) {
 			t->state = SYSTRAP_T_FREE;
