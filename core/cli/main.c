@@ -291,6 +291,7 @@ int main(int argc, char **argv)
 
 		signal_host_set(&set);
 		pthread_sigmask(SIG_BLOCK, &set, NULL);
+		task_wake_setup();
 	}
 	if (parse_args(argc, argv, &o))
 		return EXIT_SBX;

@@ -7,6 +7,7 @@
 #ifndef SBX_KERNEL_KERNEL_H
 #define SBX_KERNEL_KERNEL_H
 
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -316,6 +317,17 @@ void pidfd_process_release(struct process *p);
  * kernel); lock held.  Wakes the target. */
 int signal_send_locked(struct process *p, int sig, const struct k_siginfo *info);
 void signal_send(struct process *p, int sig, const struct k_siginfo *info);
+/*
+ * Host waits (a task's poll on host fds in the core) end at once when the
+ * task is signalled or killed: task_kick sends TASK_WAKE_SIG to the task's
+ * host thread, which keeps it blocked except inside task_host_poll's
+ * ppoll.  (The 20 ms slices stay as a safety net.)
+ */
+#define TASK_WAKE_SIG (SIGRTMIN + 6)
+void task_wake_setup(void);
+void task_kick(struct task *t);
+int task_host_poll(struct task *t, struct pollfd *fds, unsigned long n, int ms);
+
 /* signal_host_set - the signals sbxrun forwards (blocked at start-up);
  * signal_forward_start - the thread that forwards them to init. */
 void signal_host_set(sigset_t *set);

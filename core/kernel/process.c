@@ -264,9 +264,11 @@ void vfork_handover(struct process *p, struct mm_delta *d)
 /* kick - make every task of @p notice it must exit (lock held). */
 static void kick(struct process *p)
 {
-	for (struct task *t = p->threads; t; t = t->next_thread)
+	for (struct task *t = p->threads; t; t = t->next_thread) {
 		if (t->ctx && p->k->pops->interrupt)
 			p->k->pops->interrupt(t->ctx);
+		task_kick(t);
+	}
 }
 
 /*

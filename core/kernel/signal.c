@@ -13,6 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "../util/log.h"
 #include "kernel.h"
@@ -101,6 +103,7 @@ static void wake(struct task *t)
 {
 	if (t->ctx && t->proc->k->pops->interrupt)
 		t->proc->k->pops->interrupt(t->ctx);
+	task_kick(t);
 	pthread_cond_broadcast(&t->proc->k->changed);
 }
 
@@ -274,6 +277,44 @@ void signal_send(struct process *p, int sig, const struct k_siginfo *info)
  */
 static const int host_sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1,
 				 SIGWINCH };
+
+static void wake_handler(int sig)
+{
+	(void)sig; /* only there to end a ppoll with EINTR */
+}
+
+void task_wake_setup(void)
+{
+	struct sigaction sa;
+	sigset_t set;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = wake_handler;
+	sa.sa_flags = SA_RESTART; /* ppoll still ends: it never restarts */
+	sigaction(TASK_WAKE_SIG, &sa, NULL);
+	sigemptyset(&set);
+	sigaddset(&set, TASK_WAKE_SIG);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+}
+
+void task_kick(struct task *t)
+{
+	pid_t tid = __atomic_load_n(&t->host_tid, __ATOMIC_ACQUIRE);
+
+	if (tid)
+		syscall(SYS_tgkill, getpid(), tid, TASK_WAKE_SIG);
+}
+
+int task_host_poll(struct task *t, struct pollfd *fds, unsigned long n, int ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+	sigset_t mask;
+
+	(void)t;
+	pthread_sigmask(SIG_SETMASK, NULL, &mask);
+	sigdelset(&mask, TASK_WAKE_SIG);
+	return ppoll(fds, n, ms < 0 ? NULL : &ts, &mask);
+}
 
 void signal_host_set(sigset_t *set)
 {

@@ -103,7 +103,7 @@ static long do_poll(struct task *t, struct pollfd *pfd, size_t n, int64_t deadli
 			if (now[i])
 				ms = 0; /* something is ready already */
 		}
-		if (poll(host, 2 * n, ms) < 0 && errno != EINTR) {
+		if (task_host_poll(t, host, 2 * n, ms) < 0 && errno != EINTR) {
 			ready = -errno;
 			break;
 		}
@@ -140,7 +140,7 @@ long wait_host_fd(struct task *t, struct file *f, short events)
 	if (fstat(f->host_fd, &st) < 0 || S_ISREG(st.st_mode) || S_ISDIR(st.st_mode))
 		return 0;
 	for (;;) {
-		int r = poll(&p, 1, SLICE_MS);
+		int r = task_host_poll(t, &p, 1, SLICE_MS);
 
 		if (r > 0 || (r < 0 && errno != EINTR))
 			return 0; /* ready, or let the read report the error */

@@ -135,7 +135,7 @@ long sock_wait(struct task *t, int fd, short events, int64_t deadline,
 	pthread_mutex_unlock(&t->proc->k->lock);
 	if (sig)
 		return timed ? -EINTR : -ERESTARTSYS;
-	poll(&p, fd >= 0 ? 1 : 0, ms);
+	task_host_poll(t, &p, fd >= 0 ? 1 : 0, ms);
 	return 0;
 }
 
