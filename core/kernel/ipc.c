@@ -354,6 +354,20 @@ static bool allowed(const struct process *p, const struct ipc_obj *o, int flg)
 	return !(want & ~granted & 7) || p->uid == 0;
 }
 
+/*
+ * stat_obj - what IPC_STAT (an id) or *_STAT / *_STAT_ANY (an index)
+ * names, readable by the caller unless @any.  Return: it, or NULL with
+ * *@err -EINVAL or -EACCES.
+ */
+static struct ipc_obj *stat_obj(struct task *t, struct ipc_ids *ids, int id,
+				int cmd, bool any, long *err)
+{
+	struct ipc_obj *o = cmd == IPC_STAT ? obj_check(ids, id) : obj_at(ids, id);
+
+	*err = !o ? -EINVAL : !any && !allowed(t->proc, o, 0444) ? -EACCES : 0;
+	return *err ? NULL : o;
+}
+
 /* lookup_owner - IPC_SET and IPC_RMID: the owner, the creator or root
  * (CAP_SYS_ADMIN), as Linux's ipcctl_obtain_check. */
 static int lookup_owner(const struct process *p, const struct ipc_ids *ids,
@@ -733,14 +747,14 @@ static long shm_stat(struct task *t, struct ipc_ns *ns, int id, int cmd,
 		     uint64_t ubuf)
 {
 	struct ipc_ids *ids = &ns->ids[SHM_IDS];
-	struct ipc_obj *o = cmd == IPC_STAT ? obj_check(ids, id) : obj_at(ids, id);
 	struct k_shmid64_ds ds = { 0 };
 	struct shm_seg *s;
+	struct ipc_obj *o;
+	long r;
 
+	o = stat_obj(t, ids, id, cmd, cmd == SHM_STAT_ANY, &r);
 	if (!o)
-		return -EINVAL;
-	if (cmd != SHM_STAT_ANY && !allowed(t->proc, o, 0444))
-		return -EACCES;
+		return r;
 	s = seg_of(o);
 	fill_perm(&ds.shm_perm, o);
 	ds.shm_segsz = s->size;
@@ -1209,13 +1223,13 @@ static long sem_stat(struct task *t, struct ipc_ns *ns, int id, int cmd,
 		     uint64_t ubuf)
 {
 	struct ipc_ids *ids = &ns->ids[SEM_IDS];
-	struct ipc_obj *o = cmd == IPC_STAT ? obj_check(ids, id) : obj_at(ids, id);
 	struct k_semid64_ds ds = { 0 };
+	struct ipc_obj *o;
+	long r;
 
+	o = stat_obj(t, ids, id, cmd, cmd == SEM_STAT_ANY, &r);
 	if (!o)
-		return -EINVAL;
-	if (cmd != SEM_STAT_ANY && !allowed(t->proc, o, 0444))
-		return -EACCES;
+		return r;
 	fill_perm(&ds.sem_perm, o);
 	ds.sem_otime = set_of(o)->otime;
 	ds.sem_ctime = set_of(o)->ctime;
@@ -1764,14 +1778,14 @@ static long msg_stat(struct task *t, struct ipc_ns *ns, int id, int cmd,
 		     uint64_t ubuf)
 {
 	struct ipc_ids *ids = &ns->ids[MSG_IDS];
-	struct ipc_obj *o = cmd == IPC_STAT ? obj_check(ids, id) : obj_at(ids, id);
 	struct k_msqid64_ds ds = { 0 };
 	struct msg_queue *q;
+	struct ipc_obj *o;
+	long r;
 
+	o = stat_obj(t, ids, id, cmd, cmd == MSG_STAT_ANY, &r);
 	if (!o)
-		return -EINVAL;
-	if (cmd != MSG_STAT_ANY && !allowed(t->proc, o, 0444))
-		return -EACCES;
+		return r;
 	q = queue_of(o);
 	fill_perm(&ds.msg_perm, o);
 	ds.msg_stime = q->stime;
