@@ -28,9 +28,6 @@ same() {
 	b=$?
 	if [ $a -eq $b ] && cmp -s "$tmp/native" "$tmp/sbx"; then
 		echo "ok $n - $name"
-	elif grep -q "can't start new thread" "$tmp/sbx"; then
-		# the same visible skip as threads.sh: CLONE_THREAD gives ENOSYS
-		echo "ok $n - $name # SKIP ${SBX_TEST_PLATFORM:-this platform} runs one context per address space (no threads yet)"
 	else
 		echo "not ok $n - $name # status native $a, sbx $b"
 		diff "$tmp/native" "$tmp/sbx" | head -20 | sed 's/^/#   /'
